@@ -20,7 +20,9 @@ def parse_duration(s: str) -> timedelta:
     Raises ValueError (an InvalidDurationError) naming the accepted forms for anything else.
     """
     if not isinstance(s, str):
-        raise InvalidDurationError(f"invalid duration {s!r}: expected a string such as {ACCEPTED_FORMS}")
+        raise InvalidDurationError(
+            f"invalid duration {s!r}: expected a string such as {ACCEPTED_FORMS}"
+        )
     text = s.strip()
     match = _PATTERN.fullmatch(text)
     if not text or match is None or not any(match.groups()):

@@ -1,0 +1,162 @@
+"""Data that crosses the ledger's boundary."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ghw.machine.events import Event
+
+__all__ = [
+    "AppendRequest",
+    "Claim",
+    "ClaimFilters",
+    "Holder",
+    "LeaseRow",
+    "ReplayReport",
+    "StoredEvent",
+    "Takeover",
+    "process_start_time",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    seq: int
+    event_id: str
+    stream_id: str
+    version: int
+    type: str
+    schema_version: int
+    payload: dict[str, Any]
+    ts: str
+    actor: dict[str, Any]
+    cycle_id: str | None
+    correlation_id: str | None
+    causation_id: str | None
+    prev_hash: str
+    hash: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "event_id": self.event_id,
+            "stream_id": self.stream_id,
+            "version": self.version,
+            "type": self.type,
+            "schema_version": self.schema_version,
+            "payload": self.payload,
+            "ts": self.ts,
+            "actor": self.actor,
+            "cycle_id": self.cycle_id,
+            "correlation_id": self.correlation_id,
+            "causation_id": self.causation_id,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+def process_start_time(pid: int) -> float | None:
+    """Start time of ``pid`` in clock ticks since boot (``/proc/<pid>/stat`` field 22), or None.
+
+    Together with the pid it names one process for good: a reused pid has a different start time.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    # the command name (field 2) may contain spaces and parentheses: split after the last ')'
+    rest = data[data.rfind(b")") + 2 :].split()
+    try:
+        return float(rest[19])
+    except (IndexError, ValueError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Who holds a lease: one process on one host, and the worker inside it."""
+
+    host: str
+    pid: int
+    start: float | None
+    worker: str = ""
+
+    @classmethod
+    def current(cls, worker: str = "") -> Holder:
+        pid = os.getpid()
+        return cls(socket.gethostname(), pid, process_start_time(pid), worker)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"host": self.host, "pid": self.pid, "worker": self.worker}
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimFilters:
+    """Which issues a claim may take (§4.1 filters). Empty means no restriction."""
+
+    repos: Sequence[str] = ()
+    numbers: Sequence[int] = ()
+    labels: Sequence[str] = ()
+    since: str | None = None  # GitHub's updated_at >= since (ISO-8601)
+    exclude: Sequence[str] = ()  # stream ids not to take (e.g. already tried this run)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    stream_id: str
+    phase: str
+    token: int
+    holder: Holder
+    expires_at: float
+    from_state: str
+    version: int  # the stream's version after the *Started event
+
+
+@dataclass(frozen=True, slots=True)
+class Takeover:
+    """A lease taken over at claim time; its agent group may still need killing."""
+
+    stream_id: str
+    reason: str
+    phase: str
+    pgid: int | None
+    leader_start: float | None
+    holder: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseRow:
+    stream_id: str
+    repo: str
+    phase: str
+    token: int
+    holder: Holder
+    claimed_at: float
+    expires_at: float
+    pgid: int | None
+    leader_start: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class AppendRequest:
+    stream_id: str
+    expected_version: int | None
+    events: Sequence[Event]
+    fence: Claim | None = None
+
+
+@dataclass(slots=True)
+class ReplayReport:
+    events: int = 0
+    streams: int = 0
+    until: int | None = None
+    verified: bool | None = None
+    first_bad_seq: int | None = None
+    problem: str | None = None
+    seconds: float = 0.0
+    issues: list[dict[str, Any]] = field(default_factory=list)

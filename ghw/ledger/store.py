@@ -1,0 +1,821 @@
+"""The ledger: the only module that speaks SQL (§3).
+
+One SQLite file in WAL mode. Every write is one ``BEGIN IMMEDIATE`` transaction that appends events,
+folds them into the projections and, for claims, writes the lease — so the read model can never
+disagree with the log, and two processes can never claim the same issue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aiosqlite
+
+from ghw.errors import (
+    ConcurrencyError,
+    IllegalTransitionError,
+    LeaseLostError,
+    LedgerError,
+    LedgerFullError,
+    LedgerLockedError,
+    StaleFenceError,
+)
+from ghw.ledger.hashing import GENESIS, canonical_json, event_hash
+from ghw.ledger.migrations import SCHEMA_VERSION, check_readable, migrate, projection_ddl
+from ghw.ledger.projection import (
+    APPLIERS,
+    FROM_ROW,
+    ISSUE_COLUMNS,
+    PROJECTION_TABLES,
+    row_for,
+    table_for,
+)
+from ghw.ledger.records import (
+    AppendRequest,
+    Claim,
+    ClaimFilters,
+    Holder,
+    LeaseRow,
+    StoredEvent,
+    Takeover,
+    process_start_time,
+)
+from ghw.machine.events import Event, LeaseExpired
+from ghw.machine.fold import stream_kind
+from ghw.machine.states import RUNNING, STEP_OF_RUNNING
+from ghw.machine.upcast import upcast
+from ghw.machine.view import IssueView
+
+__all__ = ["EVENT_COLUMNS", "Ledger", "format_ts", "utcnow"]
+
+EVENT_COLUMNS = (
+    "seq",
+    "event_id",
+    "stream_id",
+    "version",
+    "type",
+    "schema_version",
+    "payload",
+    "ts",
+    "actor",
+    "cycle_id",
+    "correlation_id",
+    "causation_id",
+    "prev_hash",
+    "hash",
+)
+_EVENT_SELECT = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
+_INSERT_EVENT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+
+# Events that only the lease holder may append to a running issue.
+_STEP_EVENTS = frozenset(
+    {
+        "PlanCompleted",
+        "PlanFailed",
+        "ImplementCompleted",
+        "ImplementFailed",
+        "ReviewCompleted",
+        "ReviewFailed",
+        "BranchPushed",
+        "PullRequestRequested",
+        "PullRequestOpened",
+        "PullRequestAdopted",
+        "CommentRequested",
+        "CommentPosted",
+    }
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_ts(dt: datetime) -> str:
+    """ISO-8601 UTC with microseconds and a Z: fixed width, so strings sort as times."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _upsert_sql(table: str, columns: Sequence[str]) -> str:
+    cols = ", ".join(columns)
+    marks = ", ".join("?" * len(columns))
+    return f"INSERT OR REPLACE INTO {table} ({cols}) VALUES ({marks})"
+
+
+def _translate(exc: sqlite3.Error, path: Path) -> LedgerError:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return LedgerLockedError(
+            f"the ledger {path} is locked by another writer and stayed locked past busy_timeout; "
+            "nothing was written. Retry when the other ghw process has finished "
+            "(`ghw status` shows its leases)."
+        )
+    if "full" in text:
+        return LedgerFullError(
+            f"the ledger {path} is full ({text}); nothing was written. Free disk space or raise "
+            "`ledger_max_pages`, then run the command again."
+        )
+    return LedgerError(f"ledger {path}: {text}")
+
+
+def _decode_event(row: Sequence[Any]) -> StoredEvent:
+    payload, schema_version = upcast(row[4], row[5], json.loads(row[6]))
+    return StoredEvent(
+        seq=row[0],
+        event_id=row[1],
+        stream_id=row[2],
+        version=row[3],
+        type=row[4],
+        schema_version=schema_version,
+        payload=payload,
+        ts=row[7],
+        actor=json.loads(row[8]),
+        cycle_id=row[9],
+        correlation_id=row[10],
+        causation_id=row[11],
+        prev_hash=row[12],
+        hash=row[13],
+    )
+
+
+def default_is_alive(holder: Holder, host: str) -> bool:
+    """A holder on another host is presumed alive until its lease expires."""
+    if holder.host != host:
+        return True
+    start = process_start_time(holder.pid)
+    if start is None:
+        return False
+    return holder.start is None or start == holder.start
+
+
+class Ledger:
+    """Async access to one ledger file. Create with :meth:`open`; close with :meth:`close`."""
+
+    def __init__(
+        self,
+        db: aiosqlite.Connection,
+        path: Path,
+        *,
+        readonly: bool,
+        clock: Callable[[], datetime],
+        worker: str,
+        is_alive: Callable[[Holder], bool] | None,
+        host: str,
+    ) -> None:
+        self._db = db
+        self.path = path
+        self.readonly = readonly
+        self._clock = clock
+        self._host = host
+        self._actor = {"host": host, "pid": os.getpid(), "worker": worker}
+        self._is_alive = is_alive or (lambda h: default_is_alive(h, host))
+        self._lock = asyncio.Lock()
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        readonly: bool = False,
+        clock: Callable[[], datetime] = utcnow,
+        worker: str = "",
+        busy_timeout: float = 5.0,
+        max_page_count: int | None = None,
+        is_alive: Callable[[Holder], bool] | None = None,
+        host: str | None = None,
+    ) -> Ledger:
+        """Open (and, when writing, create or migrate) the ledger at ``path``.
+
+        Read-only opens use ``mode=ro``: they never create, migrate or checkpoint, so the file's
+        bytes stay as they are.
+        """
+        p = Path(path)
+        if readonly:
+            if not p.exists():
+                raise LedgerError(
+                    f"no ledger at {p}: create it with `ghw init --issues-path DIR` "
+                    "(or check `issues_path` / `ledger` in the config)"
+                )
+            db = await aiosqlite.connect(
+                f"file:{quote(str(p.resolve()))}?mode=ro", uri=True, isolation_level=None
+            )
+        else:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            db = await aiosqlite.connect(str(p), isolation_level=None)
+        try:
+            await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            if readonly:
+                await db.execute("PRAGMA query_only = 1")
+                await check_readable(db, p)
+            else:
+                await db.execute("PRAGMA journal_mode = WAL")
+                # NORMAL in WAL: a power cut may lose the last commits, never corrupt (ADR 0001)
+                await db.execute("PRAGMA synchronous = NORMAL")
+                if max_page_count:
+                    await db.execute(f"PRAGMA max_page_count = {int(max_page_count)}")
+                await migrate(db, p)
+        except sqlite3.Error as exc:
+            await db.close()
+            raise _translate(exc, p) from None
+        except BaseException:
+            await db.close()
+            raise
+        return cls(
+            db,
+            p,
+            readonly=readonly,
+            clock=clock,
+            worker=worker,
+            is_alive=is_alive,
+            host=host or socket.gethostname(),
+        )
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def __aenter__(self) -> Ledger:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    # --- transactions -----------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+        if self.readonly:
+            raise LedgerError(f"the ledger {self.path} was opened read-only")
+        async with self._lock:
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from None
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            try:
+                await self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                await self._db.execute("ROLLBACK")
+                raise _translate(exc, self.path) from None
+
+    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        try:
+            async with self._db.execute(sql, params) as cur:
+                return list(await cur.fetchall())
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from None
+
+    async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        try:
+            async with self._db.execute(sql, params) as cur:
+                return await cur.fetchone()
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from None
+
+    # --- appending --------------------------------------------------------------------------
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int | None,
+        events: Sequence[Event],
+        *,
+        fence: Claim | None = None,
+        cycle_id: str | None = None,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> list[StoredEvent]:
+        """Append ``events`` to one stream atomically, folding them into its projection.
+
+        ``expected_version`` None skips the optimistic check (the fold still refuses illegal
+        transitions). ``fence`` is the claim under which a step writes; a stale one is refused.
+        """
+        request = AppendRequest(stream_id, expected_version, events, fence)
+        return await self.append_batch(
+            [request], cycle_id=cycle_id, correlation_id=correlation_id, causation_id=causation_id
+        )
+
+    async def append_batch(
+        self,
+        requests: Sequence[AppendRequest],
+        *,
+        cycle_id: str | None = None,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> list[StoredEvent]:
+        """Several appends in one transaction: all of them or none."""
+        try:
+            async with self._write():
+                return await self._append_in_tx(requests, cycle_id, correlation_id, causation_id)
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from None
+
+    async def _load_views(self, stream_ids: Iterable[str]) -> dict[str, Any]:
+        by_kind: dict[str, list[str]] = {}
+        for sid in stream_ids:
+            by_kind.setdefault(stream_kind(sid), []).append(sid)
+        views: dict[str, Any] = {}
+        for kind, ids in by_kind.items():
+            table, columns = PROJECTION_TABLES[kind]
+            decode = FROM_ROW[kind]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                rows = await self._fetchall(
+                    f"SELECT {', '.join(columns)} FROM {table} WHERE stream_id IN ({marks})",
+                    chunk,
+                )
+                for row in rows:
+                    views[row[0]] = decode(row)
+        return views
+
+    async def _append_in_tx(
+        self,
+        requests: Sequence[AppendRequest],
+        cycle_id: str | None,
+        correlation_id: str | None,
+        causation_id: str | None,
+    ) -> list[StoredEvent]:
+        views = await self._load_views({r.stream_id for r in requests})
+        fenced = [r for r in requests if r.fence is not None]
+        tokens: dict[str, int] = {}
+        if fenced:
+            for r in fenced:
+                row = await self._fetchone(
+                    "SELECT token FROM leases WHERE stream_id = ?", (r.stream_id,)
+                )
+                tokens[r.stream_id] = row[0] if row else -1
+        last = await self._fetchone("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+        seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS)
+        ts = format_ts(self._clock())
+        actor_json = canonical_json(self._actor)
+        event_rows: list[tuple[Any, ...]] = []
+        stored: list[StoredEvent] = []
+        touched: dict[str, tuple[str, Any]] = {}
+        released: list[str] = []
+        for req in requests:
+            sid = req.stream_id
+            kind, _table, _cols = table_for(sid)
+            view = views.get(sid)
+            version = view.version if view is not None else 0
+            if req.expected_version is not None and req.expected_version != version:
+                raise ConcurrencyError(sid, req.expected_version, version)
+            if req.fence is not None and tokens.get(sid) != req.fence.token:
+                raise StaleFenceError(sid, req.fence.token)
+            applier = APPLIERS[kind]
+            for event in req.events:
+                payload = event.payload()
+                if (
+                    kind == "issue"
+                    and event.TYPE in _STEP_EVENTS
+                    and req.fence is None
+                    and view is not None
+                    and view.state in RUNNING
+                ):
+                    raise IllegalTransitionError(
+                        sid, view.state, event.TYPE, "only the lease holder may append it"
+                    )
+                seq += 1
+                version += 1
+                fields = {
+                    "seq": seq,
+                    "event_id": uuid.uuid4().hex,
+                    "stream_id": sid,
+                    "version": version,
+                    "type": event.TYPE,
+                    "schema_version": event.SCHEMA_VERSION,
+                    "payload": payload,
+                    "ts": ts,
+                    "actor": self._actor,
+                    "cycle_id": cycle_id,
+                    "correlation_id": correlation_id,
+                    "causation_id": causation_id,
+                }
+                digest = event_hash(prev_hash, fields)
+                record = StoredEvent(prev_hash=prev_hash, hash=digest, **fields)  # type: ignore[arg-type]
+                view = applier(view, record)
+                event_rows.append(
+                    (
+                        seq,
+                        fields["event_id"],
+                        sid,
+                        version,
+                        event.TYPE,
+                        event.SCHEMA_VERSION,
+                        canonical_json(payload),
+                        ts,
+                        actor_json,
+                        cycle_id,
+                        correlation_id,
+                        causation_id,
+                        prev_hash,
+                        digest,
+                    )
+                )
+                stored.append(record)
+                prev_hash = digest
+            views[sid] = view
+            touched[sid] = (kind, view)
+            if kind == "issue" and view is not None and view.state not in RUNNING:
+                released.append(sid)
+        await self._db.executemany(_INSERT_EVENT, event_rows)
+        by_kind: dict[str, list[tuple[Any, ...]]] = {}
+        for kind, view in touched.values():
+            by_kind.setdefault(kind, []).append(row_for(kind, view))
+        for kind, rows in by_kind.items():
+            table, columns = PROJECTION_TABLES[kind]
+            await self._db.executemany(_upsert_sql(table, columns), rows)
+        if released:
+            await self._db.executemany(
+                "DELETE FROM leases WHERE stream_id = ?", [(s,) for s in released]
+            )
+        return stored
+
+    # --- leases -----------------------------------------------------------------------------
+
+    async def _lease_rows(self, where: str = "", params: Sequence[Any] = ()) -> list[LeaseRow]:
+        rows = await self._fetchall(
+            "SELECT stream_id, repo, phase, token, holder_host, holder_pid, holder_start, worker, "
+            f"claimed_at, expires_at, pgid, leader_start FROM leases {where} ORDER BY stream_id",
+            params,
+        )
+        return [
+            LeaseRow(
+                stream_id=r[0],
+                repo=r[1],
+                phase=r[2],
+                token=r[3],
+                holder=Holder(r[4], r[5], r[6], r[7]),
+                claimed_at=r[8],
+                expires_at=r[9],
+                pgid=r[10],
+                leader_start=r[11],
+            )
+            for r in rows
+        ]
+
+    async def leases(self) -> list[LeaseRow]:
+        return await self._lease_rows()
+
+    async def _reap_in_tx(
+        self,
+        max_attempts: int,
+        backoff: Callable[[IssueView], str | None] | None,
+    ) -> list[Takeover]:
+        now = self._clock().timestamp()
+        takeovers: list[Takeover] = []
+        requests: list[AppendRequest] = []
+        for lease in await self._lease_rows():
+            if not self._is_alive(lease.holder):
+                reason = "holder_dead"
+            elif lease.expires_at <= now:
+                reason = "expired"
+            else:
+                continue
+            view = (await self._load_views([lease.stream_id])).get(lease.stream_id)
+            if view is None or view.state not in RUNNING:
+                await self._db.execute("DELETE FROM leases WHERE stream_id = ?", (lease.stream_id,))
+                continue
+            next_retry = backoff(view) if (backoff and reason == "expired") else None
+            event = LeaseExpired(
+                reason=reason,
+                holder=lease.holder.as_dict(),
+                phase=lease.phase,
+                max_attempts=max_attempts,
+                next_retry_at=next_retry,
+                pgid=lease.pgid,
+                leader_start=lease.leader_start,
+            )
+            requests.append(AppendRequest(lease.stream_id, view.version, [event]))
+            takeovers.append(
+                Takeover(
+                    lease.stream_id,
+                    reason,
+                    lease.phase,
+                    lease.pgid,
+                    lease.leader_start,
+                    lease.holder.as_dict(),
+                )
+            )
+        if requests:
+            await self._append_in_tx(requests, None, None, None)
+        return takeovers
+
+    async def reap(
+        self,
+        *,
+        max_attempts: int = 3,
+        backoff: Callable[[IssueView], str | None] | None = None,
+    ) -> list[Takeover]:
+        """Take over every lease whose holder is dead or whose time is up.
+
+        Returns what was taken over so the caller can kill the old agent's process group.
+        """
+        async with self._write():
+            return await self._reap_in_tx(max_attempts, backoff)
+
+    async def claim(
+        self,
+        phase: str,
+        from_states: Sequence[str],
+        filters: ClaimFilters | None = None,
+        holder: Holder | None = None,
+        ttl: float = 300.0,
+        *,
+        started: Callable[[IssueView], Event],
+        max_attempts: int = 3,
+        backoff: Callable[[IssueView], str | None] | None = None,
+    ) -> tuple[Claim, IssueView, list[Takeover]] | None:
+        """Claim the oldest ready issue in ``from_states`` that matches ``filters``.
+
+        One transaction: take over dead or expired leases, pick the issue, append the step's
+        ``*Started`` event (built by ``started`` from the issue's view) and write the lease,
+        whose fencing token is that event's seq.
+        """
+        filters = filters or ClaimFilters()
+        holder = holder or Holder.current()
+        async with self._write():
+            takeovers = await self._reap_in_tx(max_attempts, backoff)
+            view = await self._next_ready(from_states, filters)
+            if view is None:
+                return None
+            event = started(view)
+            [record] = await self._append_in_tx(
+                [AppendRequest(view.stream_id, view.version, [event])], None, None, None
+            )
+            now = self._clock().timestamp()
+            await self._db.execute(
+                "INSERT INTO leases (stream_id, repo, phase, token, holder_host, holder_pid, "
+                "holder_start, worker, claimed_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    view.stream_id,
+                    view.repo,
+                    phase,
+                    record.seq,
+                    holder.host,
+                    holder.pid,
+                    holder.start,
+                    holder.worker,
+                    now,
+                    now + ttl,
+                ),
+            )
+            claim = Claim(
+                stream_id=view.stream_id,
+                phase=phase,
+                token=record.seq,
+                holder=holder,
+                expires_at=now + ttl,
+                from_state=view.state,
+                version=record.version,
+            )
+            views = await self._load_views([view.stream_id])
+            return claim, views[view.stream_id], takeovers
+
+    async def _next_ready(
+        self, from_states: Sequence[str], filters: ClaimFilters
+    ) -> IssueView | None:
+        now = format_ts(self._clock())
+        where = [
+            "ready_at IS NOT NULL",
+            "ready_at <= ?",
+            "NOT EXISTS (SELECT 1 FROM leases l WHERE l.stream_id = issues.stream_id)",
+        ]
+        params: list[Any] = [now]
+        if filters.repos:
+            where.append(f"repo IN ({', '.join('?' * len(filters.repos))})")
+            params.extend(filters.repos)
+        if filters.numbers:
+            ors = []
+            for n in filters.numbers:
+                if isinstance(n, tuple):
+                    ors.append("number BETWEEN ? AND ?")
+                    params.extend(n)
+                else:
+                    ors.append("number = ?")
+                    params.append(n)
+            where.append(f"({' OR '.join(ors)})")
+        if filters.labels:
+            marks = ", ".join("?" * len(filters.labels))
+            where.append(f"EXISTS (SELECT 1 FROM json_each(labels) WHERE value IN ({marks}))")
+            params.extend(filters.labels)
+        if filters.since:
+            where.append("gh_updated_at >= ?")
+            params.append(filters.since)
+        if filters.exclude:
+            where.append(f"stream_id NOT IN ({', '.join('?' * len(filters.exclude))})")
+            params.extend(filters.exclude)
+        best: IssueView | None = None
+        decode = FROM_ROW["issue"]
+        # one indexed query per state, each stopping at its first ready row
+        for state in from_states:
+            row = await self._fetchone(
+                f"SELECT {', '.join(ISSUE_COLUMNS)} FROM issues WHERE state = ? AND "
+                + " AND ".join(where)
+                + " ORDER BY number, repo LIMIT 1",
+                [state, *params],
+            )
+            if row is not None:
+                view = decode(row)
+                if best is None or (view.number, view.repo) < (best.number, best.repo):
+                    best = view
+        return best
+
+    async def renew(self, claim: Claim, ttl: float = 300.0) -> Claim:
+        """Extend the lease; LeaseLostError when it was taken over, held or closed."""
+        expires = self._clock().timestamp() + ttl
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE leases SET expires_at = ? WHERE stream_id = ? AND token = ?",
+                (expires, claim.stream_id, claim.token),
+            )
+            if cur.rowcount != 1:
+                raise LeaseLostError(
+                    f"{claim.stream_id}: the lease (token {claim.token}) is gone; stop working"
+                )
+        return Claim(
+            claim.stream_id,
+            claim.phase,
+            claim.token,
+            claim.holder,
+            expires,
+            claim.from_state,
+            claim.version,
+        )
+
+    async def record_agent(self, claim: Claim, pgid: int, leader_start: float | None) -> None:
+        """Write the agent's process group into the lease, so a takeover can kill it."""
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE leases SET pgid = ?, leader_start = ? WHERE stream_id = ? AND token = ?",
+                (pgid, leader_start, claim.stream_id, claim.token),
+            )
+
+    async def release(self, claim: Claim, reason: str = "interrupted") -> bool:
+        """End an unfinished step: ``LeaseExpired{reason}`` and the lease deleted, atomically.
+
+        Returns False when the lease was already gone (nothing to do).
+        """
+        async with self._write():
+            row = await self._fetchone(
+                "SELECT token FROM leases WHERE stream_id = ?", (claim.stream_id,)
+            )
+            if row is None or row[0] != claim.token:
+                return False
+            view = (await self._load_views([claim.stream_id]))[claim.stream_id]
+            if view.state not in RUNNING:
+                await self._db.execute("DELETE FROM leases WHERE stream_id = ?", (claim.stream_id,))
+                return True
+            event = LeaseExpired(
+                reason=reason,
+                holder=claim.holder.as_dict(),
+                phase=STEP_OF_RUNNING[view.state][0],
+            )
+            await self._append_in_tx(
+                [AppendRequest(claim.stream_id, view.version, [event], claim)], None, None, None
+            )
+            return True
+
+    # --- reading ----------------------------------------------------------------------------
+
+    async def history(self, stream_id: str) -> list[StoredEvent]:
+        rows = await self._fetchall(
+            f"{_EVENT_SELECT} WHERE stream_id = ? ORDER BY version", (stream_id,)
+        )
+        return [_decode_event(r) for r in rows]
+
+    async def read(
+        self, after_seq: int = 0, until_seq: int | None = None, *, chunk: int = 5000
+    ) -> AsyncIterator[StoredEvent]:
+        """Every event with ``after_seq < seq <= until_seq``, in order."""
+        seq = after_seq
+        while True:
+            if until_seq is not None:
+                rows = await self._fetchall(
+                    f"{_EVENT_SELECT} WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+                    (seq, until_seq, chunk),
+                )
+            else:
+                rows = await self._fetchall(
+                    f"{_EVENT_SELECT} WHERE seq > ? ORDER BY seq LIMIT ?", (seq, chunk)
+                )
+            if not rows:
+                return
+            for row in rows:
+                yield _decode_event(row)
+            seq = rows[-1][0]
+
+    async def read_raw(
+        self, after_seq: int = 0, until_seq: int | None = None, *, chunk: int = 20000
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """Raw event rows in chunks (for replay, which checks hashes on the stored text)."""
+        seq = after_seq
+        limit = until_seq if until_seq is not None else 2**62
+        while True:
+            rows = await self._fetchall(
+                f"{_EVENT_SELECT} WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+                (seq, limit, chunk),
+            )
+            if not rows:
+                return
+            yield rows
+            seq = rows[-1][0]
+
+    async def issue(self, stream_id: str) -> IssueView | None:
+        return (await self._load_views([stream_id])).get(stream_id)
+
+    async def issues(
+        self, *, repo: str | None = None, states: Sequence[str] | None = None
+    ) -> list[IssueView]:
+        where, params = [], []
+        if repo:
+            where.append("repo = ?")
+            params.append(repo)
+        if states:
+            where.append(f"state IN ({', '.join('?' * len(states))})")
+            params.extend(states)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = await self._fetchall(
+            f"SELECT {', '.join(ISSUE_COLUMNS)} FROM issues {clause} ORDER BY repo, number",
+            params,
+        )
+        return [FROM_ROW["issue"](r) for r in rows]
+
+    async def view(self, stream_id: str) -> Any:
+        """The projection of any stream (issue, repository, cycle or loop), or None."""
+        return (await self._load_views([stream_id])).get(stream_id)
+
+    async def repos(self) -> list[Any]:
+        table, columns = PROJECTION_TABLES["repo"]
+        rows = await self._fetchall(f"SELECT {', '.join(columns)} FROM {table} ORDER BY stream_id")
+        return [FROM_ROW["repo"](r) for r in rows]
+
+    async def cycles(self, limit: int = 10) -> list[Any]:
+        table, columns = PROJECTION_TABLES["cycle"]
+        rows = await self._fetchall(
+            f"SELECT {', '.join(columns)} FROM {table} ORDER BY started DESC LIMIT ?", (limit,)
+        )
+        return [FROM_ROW["cycle"](r) for r in rows]
+
+    async def state_counts(self) -> list[tuple[str, str, int]]:
+        rows = await self._fetchall(
+            "SELECT repo, state, COUNT(*) FROM issues GROUP BY repo, state ORDER BY repo, state"
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def total_cost(self) -> float:
+        row = await self._fetchone("SELECT COALESCE(SUM(cost_usd), 0) FROM issues")
+        return float(row[0])
+
+    async def last_seq(self) -> int:
+        row = await self._fetchone("SELECT COALESCE(MAX(seq), 0) FROM events")
+        return int(row[0])
+
+    async def count_events(self) -> int:
+        row = await self._fetchone("SELECT COUNT(*) FROM events")
+        return int(row[0])
+
+    async def projection_rows(self, kind: str) -> list[tuple[Any, ...]]:
+        table, columns = PROJECTION_TABLES[kind]
+        return [
+            tuple(r)
+            for r in await self._fetchall(
+                f"SELECT {', '.join(columns)} FROM {table} ORDER BY stream_id"
+            )
+        ]
+
+    async def replace_projections(self, rows_by_kind: dict[str, list[tuple[Any, ...]]]) -> None:
+        """Swap in rebuilt projections: fill new tables, then drop and rename, one transaction."""
+        async with self._write() as db:
+            for kind, (table, columns) in PROJECTION_TABLES.items():
+                new = f"{table}_rebuild"
+                await db.execute(f"DROP TABLE IF EXISTS {new}")
+                for statement in projection_ddl(table, new):
+                    await db.execute(statement)
+                await db.executemany(_upsert_sql(new, columns), rows_by_kind.get(kind, []))
+                await db.execute(f"DROP TABLE {table}")
+                await db.execute(f"ALTER TABLE {new} RENAME TO {table}")
+                for statement in projection_ddl(table, table, indexes_only=True):
+                    await db.execute(statement)
+
+    @property
+    def schema_version(self) -> int:
+        return SCHEMA_VERSION

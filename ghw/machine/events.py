@@ -1,0 +1,493 @@
+"""Event types: one small dataclass per type, documented once (§2).
+
+An event class *is* its payload schema. ``SCHEMA_VERSION`` is stored with every event; older
+payloads are upcast on read (see :mod:`ghw.machine.upcast`). Values that depend on configuration or
+on the moment (eligibility, the next retry time, the agent and model used) are fields here, so the
+fold never reads today's config or clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, get_type_hints
+
+__all__ = [
+    "EVENT_TYPES",
+    "BranchPushed",
+    "CommentPosted",
+    "CommentRequested",
+    "CycleCompleted",
+    "CycleStarted",
+    "EligibilityChanged",
+    "Event",
+    "Held",
+    "ImplementCompleted",
+    "ImplementFailed",
+    "ImplementStarted",
+    "IssueChanged",
+    "IssueClosed",
+    "IssueReopened",
+    "IssueSynced",
+    "LeaseExpired",
+    "LoopHeld",
+    "LoopReleased",
+    "PayloadError",
+    "PlanCompleted",
+    "PlanFailed",
+    "PlanInvalidated",
+    "PlanStarted",
+    "PullRequestAdopted",
+    "PullRequestOpened",
+    "PullRequestRequested",
+    "RateLimitWait",
+    "Released",
+    "RepositoryAdded",
+    "RepositoryRemoved",
+    "RepositorySynced",
+    "RetryRequested",
+    "ReviewCompleted",
+    "ReviewFailed",
+    "ReviewStarted",
+    "event_from_payload",
+]
+
+
+class PayloadError(ValueError):
+    """A payload does not match its event type's schema."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base of all event payloads."""
+
+    TYPE: ClassVar[str] = ""
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    def payload(self) -> dict[str, Any]:
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+# --- issue lifecycle (from sync) -------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssueSynced(Event):
+    """First sight of an issue. ``eligible``/``reason`` are the §4.2 decision made by sync."""
+
+    TYPE: ClassVar[str] = "IssueSynced"
+    repo: str
+    number: int
+    title: str
+    body: str = ""
+    labels: list[str] = field(default_factory=list)
+    author: str = ""
+    association: str = ""
+    gh_state: str = "open"
+    created_at: str | None = None
+    updated_at: str | None = None
+    html_url: str | None = None
+    content_hash: str = ""
+    eligible: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssueChanged(Event):
+    """Title, body or labels changed on GitHub (content hash differs)."""
+
+    TYPE: ClassVar[str] = "IssueChanged"
+    title: str
+    body: str = ""
+    labels: list[str] = field(default_factory=list)
+    author: str = ""
+    association: str = ""
+    updated_at: str | None = None
+    content_hash: str = ""
+    changed: list[str] = field(default_factory=list)
+    eligible: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EligibilityChanged(Event):
+    """The policy changed, so the issue's eligibility did."""
+
+    TYPE: ClassVar[str] = "EligibilityChanged"
+    eligible: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssueClosed(Event):
+    TYPE: ClassVar[str] = "IssueClosed"
+    closed_at: str | None = None
+    updated_at: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssueReopened(Event):
+    """Reopened on GitHub; eligibility is decided again (an untrusted issue stays skipped)."""
+
+    TYPE: ClassVar[str] = "IssueReopened"
+    updated_at: str | None = None
+    eligible: bool = True
+    reason: str = ""
+
+
+# --- steps ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Started(Event):
+    agent: str = ""
+    model: str | None = None
+    holder: dict[str, Any] = field(default_factory=dict)
+    attempt: int = 1
+    max_attempts: int = 3
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanStarted(_Started):
+    TYPE: ClassVar[str] = "PlanStarted"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImplementStarted(_Started):
+    TYPE: ClassVar[str] = "ImplementStarted"
+    branch: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewStarted(_Started):
+    TYPE: ClassVar[str] = "ReviewStarted"
+
+
+@dataclass(frozen=True, kw_only=True)
+class _AgentRun(Event):
+    """What one agent run cost and where its transcript is."""
+
+    agent: str = ""
+    model: str | None = None
+    session_id: str | None = None
+    cost_usd: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    turns: int = 0
+    duration_s: float = 0.0
+    transcript: str | None = None
+    transcript_sha256: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanCompleted(_AgentRun):
+    TYPE: ClassVar[str] = "PlanCompleted"
+    text: str
+    discarded_changes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImplementCompleted(_AgentRun):
+    """Only legal after PullRequestOpened or PullRequestAdopted in the same step."""
+
+    TYPE: ClassVar[str] = "ImplementCompleted"
+    text: str = ""
+    pr_number: int
+    pr_url: str = ""
+    branch: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewCompleted(_AgentRun):
+    TYPE: ClassVar[str] = "ReviewCompleted"
+    verdict: str
+    text: str
+    pr_number: int | None = None
+    comment_url: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Failed(_AgentRun):
+    """``next_retry_at`` is None when the failure is permanent or attempts are exhausted."""
+
+    error: str
+    kind: str = "transient"  # transient | permanent
+    error_kind: str = ""
+    attempt: int = 1
+    max_attempts: int = 3
+    next_retry_at: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanFailed(_Failed):
+    TYPE: ClassVar[str] = "PlanFailed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImplementFailed(_Failed):
+    TYPE: ClassVar[str] = "ImplementFailed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewFailed(_Failed):
+    TYPE: ClassVar[str] = "ReviewFailed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanInvalidated(Event):
+    """The plan went stale: the issue changed while it was being planned."""
+
+    TYPE: ClassVar[str] = "PlanInvalidated"
+    reason: str = "issue changed since plan"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeaseExpired(Event):
+    """A running step lost its lease. Only ``expired`` counts an attempt.
+
+    ``max_attempts`` and ``next_retry_at`` are decided by whoever appends it, so the fold can send
+    an exhausted issue to the step's failed state without reading config.
+    """
+
+    TYPE: ClassVar[str] = "LeaseExpired"
+    reason: str  # holder_dead | interrupted | expired
+    holder: dict[str, Any] = field(default_factory=dict)
+    phase: str = ""
+    max_attempts: int = 3
+    next_retry_at: str | None = None
+    pgid: int | None = None
+    leader_start: float | None = None
+
+
+# --- operator controls ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Held(Event):
+    TYPE: ClassVar[str] = "Held"
+    reason: str
+    by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Released(Event):
+    TYPE: ClassVar[str] = "Released"
+    by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryRequested(Event):
+    TYPE: ClassVar[str] = "RetryRequested"
+    by: str = ""
+
+
+# --- effects that change no state -------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class BranchPushed(Event):
+    TYPE: ClassVar[str] = "BranchPushed"
+    branch: str
+    sha: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PullRequestRequested(Event):
+    """Intent, committed before the API call so a crash is reconciled by head branch."""
+
+    TYPE: ClassVar[str] = "PullRequestRequested"
+    key: str
+    branch: str
+    title: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PullRequestOpened(Event):
+    TYPE: ClassVar[str] = "PullRequestOpened"
+    number: int
+    url: str = ""
+    branch: str = ""
+    key: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PullRequestAdopted(Event):
+    TYPE: ClassVar[str] = "PullRequestAdopted"
+    number: int
+    url: str = ""
+    branch: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommentRequested(Event):
+    TYPE: ClassVar[str] = "CommentRequested"
+    key: str
+    pr_number: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommentPosted(Event):
+    TYPE: ClassVar[str] = "CommentPosted"
+    key: str
+    comment_id: int
+    url: str = ""
+
+
+# --- repository, cycle and loop streams -------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RepositoryAdded(Event):
+    TYPE: ClassVar[str] = "RepositoryAdded"
+    by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RepositoryRemoved(Event):
+    TYPE: ClassVar[str] = "RepositoryRemoved"
+    by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RepositorySynced(Event):
+    """Stored only by an unfiltered sync, so a filtered run never hides an update."""
+
+    TYPE: ClassVar[str] = "RepositorySynced"
+    cursor: str | None = None
+    etag: str | None = None
+    issues: int = 0
+    requests: int = 0
+    not_modified: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class RateLimitWait(Event):
+    TYPE: ClassVar[str] = "RateLimitWait"
+    until: str
+    reason: str = ""
+    path: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CycleStarted(Event):
+    TYPE: ClassVar[str] = "CycleStarted"
+    number: int | None = None
+    phases: list[str] = field(default_factory=list)
+    filters: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CycleCompleted(Event):
+    TYPE: ClassVar[str] = "CycleCompleted"
+    ok: bool
+    counts: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    cost_usd: float = 0.0
+    interrupted: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoopHeld(Event):
+    TYPE: ClassVar[str] = "LoopHeld"
+    reason: str = ""
+    by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoopReleased(Event):
+    TYPE: ClassVar[str] = "LoopReleased"
+    by: str = ""
+
+
+_ALL: tuple[type[Event], ...] = (
+    IssueSynced,
+    IssueChanged,
+    EligibilityChanged,
+    IssueClosed,
+    IssueReopened,
+    PlanStarted,
+    PlanCompleted,
+    PlanFailed,
+    PlanInvalidated,
+    ImplementStarted,
+    ImplementCompleted,
+    ImplementFailed,
+    ReviewStarted,
+    ReviewCompleted,
+    ReviewFailed,
+    LeaseExpired,
+    Held,
+    Released,
+    RetryRequested,
+    BranchPushed,
+    PullRequestRequested,
+    PullRequestOpened,
+    PullRequestAdopted,
+    CommentRequested,
+    CommentPosted,
+    RepositoryAdded,
+    RepositoryRemoved,
+    RepositorySynced,
+    RateLimitWait,
+    CycleStarted,
+    CycleCompleted,
+    LoopHeld,
+    LoopReleased,
+)
+
+EVENT_TYPES: typing.Mapping[str, type[Event]] = types.MappingProxyType({c.TYPE: c for c in _ALL})
+_HINTS: typing.Mapping[str, dict[str, Any]] = types.MappingProxyType(
+    {c.TYPE: {f.name: get_type_hints(c)[f.name] for f in dataclasses.fields(c)} for c in _ALL}
+)
+
+
+def _check_value(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if hint is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_check_value(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if origin is list:
+        return isinstance(value, list | tuple)
+    if origin is dict:
+        return isinstance(value, dict)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    return True
+
+
+def event_from_payload(type_name: str, payload: typing.Mapping[str, Any]) -> Event:
+    """Build (and so validate) a typed event from a stored or incoming payload."""
+    cls = EVENT_TYPES.get(type_name)
+    if cls is None:
+        raise PayloadError(f"unknown event type {type_name!r}")
+    hints = _HINTS[type_name]
+    unknown = set(payload) - hints.keys()
+    if unknown:
+        raise PayloadError(f"{type_name}: unknown payload field(s) {sorted(unknown)}")
+    for name, value in payload.items():
+        if not _check_value(value, hints[name]):
+            raise PayloadError(f"{type_name}.{name}: {value!r} is not {hints[name]}")
+    try:
+        return cls(**payload)
+    except TypeError as exc:
+        raise PayloadError(f"{type_name}: {exc}") from None

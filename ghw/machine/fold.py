@@ -1,0 +1,313 @@
+"""The pure fold: events -> read model. No I/O, no clock, no config.
+
+``apply`` looks the (state, event type) pair up in :data:`ghw.machine.table.LOOKUP` — a dict, not a
+state-machine object per issue — picks the rule whose guard holds, and returns a new view. Anything
+the table does not allow raises :class:`~ghw.errors.IllegalTransitionError`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ghw.errors import IllegalTransitionError
+from ghw.machine.states import FAILED, NEW, RUNNING, START_OF_FAILED, STEP_OF_RUNNING, State
+from ghw.machine.table import LOOKUP, REMEMBERED, SAME, START, STEP_START
+from ghw.machine.view import IssueView, parse_issue_stream
+
+__all__ = [
+    "CycleView",
+    "EventRecord",
+    "LoopView",
+    "RepoView",
+    "apply",
+    "apply_cycle",
+    "apply_loop",
+    "apply_repo",
+    "fold",
+    "next_state",
+    "stream_kind",
+]
+
+
+class EventRecord(Protocol):
+    stream_id: str
+    type: str
+    payload: Mapping[str, Any]
+    seq: int
+    version: int
+    ts: str
+
+
+def stream_kind(stream_id: str) -> str:
+    """``issue`` (o/r#N), ``cycle`` (cycle:ID), ``loop`` or ``repo`` (o/r)."""
+    if stream_id.startswith("cycle:"):
+        return "cycle"
+    if stream_id == "loop":
+        return "loop"
+    if "#" in stream_id:
+        return "issue"
+    return "repo"
+
+
+def _condition(name: str, payload: Mapping[str, Any], view: IssueView | None) -> bool:
+    if name == "eligible":
+        return bool(payload.get("eligible", True))
+    if name == "has_pr":
+        return view is not None and view.pr_number is not None
+    if name == "exhausted":
+        if payload.get("reason") != "expired" or view is None:
+            return False
+        return view.attempts + 1 >= int(payload.get("max_attempts", 3))
+    raise KeyError(name)
+
+
+def next_state(view: IssueView | None, event_type: str, payload: Mapping[str, Any]) -> str:
+    """The state ``event_type`` leads to from ``view``, or IllegalTransitionError."""
+    state = view.state if view is not None else NEW
+    rules = LOOKUP.get((state, event_type))
+    stream = view.stream_id if view is not None else "(new stream)"
+    if not rules:
+        raise IllegalTransitionError(stream, state, event_type)
+    for rule in rules:
+        if rule.condition is None or _condition(rule.condition, payload, view) != rule.negate:
+            break
+    else:
+        raise IllegalTransitionError(stream, state, event_type, "no guard holds")
+    dest = rule.dest
+    if dest == SAME:
+        return state
+    if dest == START:
+        assert view is not None
+        return view.claimed_from or START_OF_FAILED[STEP_OF_RUNNING[state][1]]
+    if dest == "=failed_of_step":
+        return STEP_OF_RUNNING[state][1]
+    if dest == STEP_START:
+        return START_OF_FAILED[state]
+    if dest == REMEMBERED:
+        assert view is not None
+        remembered = view.held_from or State.SYNCED
+        if event_type == "RetryRequested" and remembered in FAILED:
+            return START_OF_FAILED[remembered]
+        return remembered
+    return dest
+
+
+def _account(view: IssueView, p: Mapping[str, Any]) -> None:
+    view.cost_usd = round(view.cost_usd + float(p.get("cost_usd") or 0.0), 6)
+    view.input_tokens += int(p.get("input_tokens") or 0)
+    view.output_tokens += int(p.get("output_tokens") or 0)
+    if p.get("agent"):
+        view.agent = p["agent"]
+
+
+def apply(view: IssueView | None, event: EventRecord) -> IssueView:
+    """One step of the fold. Returns a new view; never mutates ``view``."""
+    etype = event.type
+    p = event.payload
+    dest = next_state(view, etype, p)
+    if view is None:
+        repo, number = parse_issue_stream(event.stream_id)
+        new = IssueView(stream_id=event.stream_id, repo=repo, number=number, state=dest)
+    else:
+        new = copy.copy(view)
+        new.labels = list(view.labels)
+    before = view.state if view is not None else NEW
+    new.state = dest
+    new.version = event.version
+    new.last_seq = event.seq
+    new.updated_ts = event.ts
+
+    if etype in ("IssueSynced", "IssueChanged"):
+        new.title = p.get("title", new.title)
+        new.labels = list(p.get("labels", new.labels))
+        new.author = p.get("author") or new.author
+        new.association = p.get("association") or new.association
+        new.gh_updated_at = p.get("updated_at") or new.gh_updated_at
+        if etype == "IssueSynced":
+            new.html_url = p.get("html_url") or ""
+            new.gh_created_at = p.get("created_at") or ""
+    if etype in ("IssueSynced", "IssueChanged", "EligibilityChanged", "IssueReopened"):
+        new.eligible = bool(p.get("eligible", True))
+        new.skip_reason = "" if new.eligible else str(p.get("reason", ""))
+        if dest == before and etype in ("IssueChanged", "EligibilityChanged"):
+            # the issue is past planning (or paused): keep going, but say so
+            new.changed_since_plan = True
+        elif dest in (State.SYNCED, State.SKIPPED):
+            new.changed_since_plan = False
+            new.attempts = 0
+            new.next_retry_at = None
+            new.last_error = None
+            new.last_error_kind = None
+    elif etype in ("IssueClosed", "IssueReopened"):
+        new.gh_updated_at = p.get("updated_at") or new.gh_updated_at
+        new.next_retry_at = None
+        if etype == "IssueReopened":
+            new.attempts = 0
+    elif etype.endswith("Started"):
+        new.claimed_from = before
+        new.next_retry_at = None
+        if etype == "PlanStarted":
+            new.changed_since_plan = False
+        if p.get("agent"):
+            new.agent = p["agent"]
+    elif etype in ("PlanCompleted", "ImplementCompleted", "ReviewCompleted"):
+        _account(new, p)
+        new.attempts = 0
+        new.claimed_from = None
+        new.last_error = None
+        new.last_error_kind = None
+        if etype == "PlanCompleted":
+            new.plan_seq = event.seq
+        elif etype == "ImplementCompleted":
+            new.pr_number = int(p["pr_number"])
+            new.pr_url = p.get("pr_url") or new.pr_url
+        else:
+            new.verdict = p.get("verdict")
+    elif etype in ("PlanFailed", "ImplementFailed", "ReviewFailed"):
+        _account(new, p)
+        new.attempts += 1
+        new.claimed_from = None
+        new.last_error = p.get("error")
+        new.last_error_kind = p.get("error_kind") or p.get("kind")
+        new.next_retry_at = p.get("next_retry_at")
+    elif etype == "PlanInvalidated":
+        new.changed_since_plan = False
+        new.plan_seq = None
+    elif etype in ("PullRequestOpened", "PullRequestAdopted"):
+        new.pr_number = int(p["number"])
+        new.pr_url = p.get("url") or None
+    elif etype == "LeaseExpired":
+        if p.get("reason") == "expired":
+            new.attempts += 1
+            new.last_error = f"lease expired ({STEP_OF_RUNNING[before][0]} step)"
+            new.last_error_kind = "expired"
+        new.claimed_from = None
+        new.next_retry_at = None if dest in FAILED else p.get("next_retry_at")
+    elif etype == "Held":
+        new.held_from = (view.claimed_from if before in RUNNING and view else None) or before
+        new.held_reason = p.get("reason")
+        new.claimed_from = None
+    elif etype in ("Released", "RetryRequested"):
+        if etype == "RetryRequested":
+            new.attempts = 0
+            new.next_retry_at = None
+            new.last_error = None
+            new.last_error_kind = None
+            if before == State.HELD and new.held_reason in ("pr_closed", "pr_merged"):
+                # the old PR is gone for good: work on a fresh branch ghw/issue-N-<k>
+                new.branch_gen += 1
+                new.pr_number = None
+                new.pr_url = None
+        new.held_from = None
+        new.held_reason = None
+    if etype == "IssueClosed" and before in RUNNING:
+        new.claimed_from = None
+    return new
+
+
+def fold(events: Iterable[EventRecord], view: IssueView | None = None) -> IssueView | None:
+    for event in events:
+        view = apply(view, event)
+    return view
+
+
+# --- repository, cycle and loop streams ------------------------------------------------------
+
+
+@dataclass(slots=True)
+class RepoView:
+    stream_id: str
+    version: int = 0
+    registered: bool = False
+    cursor: str | None = None
+    etag: str | None = None
+    last_sync: str | None = None
+    rate_wait_until: str | None = None
+    last_seq: int = 0
+
+
+def apply_repo(view: RepoView | None, event: EventRecord) -> RepoView:
+    p = event.payload
+    new = copy.copy(view) if view is not None else RepoView(stream_id=event.stream_id)
+    if event.type == "RepositoryAdded":
+        if new.registered:
+            raise IllegalTransitionError(event.stream_id, "registered", event.type)
+        new.registered = True
+    elif event.type == "RepositoryRemoved":
+        if not new.registered:
+            raise IllegalTransitionError(event.stream_id, "not registered", event.type)
+        new.registered = False
+    elif event.type == "RepositorySynced":
+        new.cursor = p.get("cursor") or new.cursor
+        new.etag = p.get("etag")
+        new.last_sync = event.ts
+    elif event.type == "RateLimitWait":
+        new.rate_wait_until = p.get("until")
+    else:
+        raise IllegalTransitionError(event.stream_id, "repository", event.type)
+    new.version = event.version
+    new.last_seq = event.seq
+    return new
+
+
+@dataclass(slots=True)
+class CycleView:
+    stream_id: str
+    version: int = 0
+    number: int | None = None
+    started: str | None = None
+    ended: str | None = None
+    ok: bool | None = None
+    counts: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    cost_usd: float = 0.0
+    last_seq: int = 0
+
+
+def apply_cycle(view: CycleView | None, event: EventRecord) -> CycleView:
+    p = event.payload
+    if event.type == "CycleStarted" and view is None:
+        new = CycleView(stream_id=event.stream_id, number=p.get("number"), started=event.ts)
+    elif event.type == "CycleCompleted" and view is not None and view.ended is None:
+        new = copy.copy(view)
+        new.ended = event.ts
+        new.ok = bool(p.get("ok"))
+        new.counts = dict(p.get("counts") or {})
+        new.errors = list(p.get("errors") or [])
+        new.cost_usd = float(p.get("cost_usd") or 0.0)
+    else:
+        state = "new" if view is None else ("ended" if view.ended else "started")
+        raise IllegalTransitionError(event.stream_id, state, event.type)
+    new.version = event.version
+    new.last_seq = event.seq
+    return new
+
+
+@dataclass(slots=True)
+class LoopView:
+    stream_id: str = "loop"
+    version: int = 0
+    held: bool = False
+    reason: str = ""
+    since: str | None = None
+    last_seq: int = 0
+
+
+def apply_loop(view: LoopView | None, event: EventRecord) -> LoopView:
+    new = copy.copy(view) if view is not None else LoopView()
+    if event.type == "LoopHeld" and not new.held:
+        new.held = True
+        new.reason = str(event.payload.get("reason", ""))
+        new.since = event.ts
+    elif event.type == "LoopReleased" and new.held:
+        new.held = False
+        new.reason = ""
+        new.since = None
+    else:
+        raise IllegalTransitionError("loop", "held" if new.held else "running", event.type)
+    new.version = event.version
+    new.last_seq = event.seq
+    return new
