@@ -390,25 +390,25 @@ async def _status_data(app_ctx: AppContext, config: Any) -> dict[str, Any]:
 
 
 def _print_status(app_ctx: AppContext, data: dict[str, Any], *, exists: bool) -> None:
-    from rich.table import Table
-
     if not exists:
         app_ctx.echo(f"no ledger yet at {data['ledger']}: run `ghw init` or `ghw sync` first")
         return
     app_ctx.echo(f"ledger {data['ledger']}")
     if data.get("loop_held"):
         app_ctx.echo("loop: HELD (ghw release --all resumes it)")
-    states: list[str] = sorted({s for r in data["repos"] for s in r["states"]})
-    table = Table(title="Issues per state", show_lines=False)
-    table.add_column("repo")
-    for s in states:
-        table.add_column(s, justify="right")
-    table.add_column("last sync")
+    from ghw.machine.states import State
+
+    order = {s.value: i for i, s in enumerate(State)}
+    app_ctx.echo("Issues per state:")
+    if not data["repos"]:
+        app_ctx.echo("  (no repositories yet: `ghw repo add owner/name`, then `ghw sync`)")
     for r in data["repos"]:
-        table.add_row(
-            r["repo"], *(str(r["states"].get(s, 0)) for s in states), r["last_sync"] or "never"
+        counts = " · ".join(
+            f"{s} {n}" for s, n in sorted(r["states"].items(), key=lambda kv: order.get(kv[0], 99))
         )
-    app_ctx.print(table)
+        app_ctx.echo(
+            f"  {r['repo']}  (last sync {r['last_sync'] or 'never'})  {counts or 'no issues'}"
+        )
     if data["failures"]:
         app_ctx.echo("Failures:")
         for f in data["failures"]:

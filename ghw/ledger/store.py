@@ -381,15 +381,12 @@ class Ledger:
             if req.fence is not None and tokens.get(sid) != req.fence.token:
                 raise StaleFenceError(sid, req.fence.token)
             applier = APPLIERS[kind]
+            # A step already running in storage belongs to its lease holder. (A request that
+            # starts and ends a step in one transaction cannot race anyone.)
+            leased = kind == "issue" and view is not None and view.state in RUNNING
             for event in req.events:
                 payload = event.payload()
-                if (
-                    kind == "issue"
-                    and event.TYPE in _STEP_EVENTS
-                    and req.fence is None
-                    and view is not None
-                    and view.state in RUNNING
-                ):
+                if leased and event.TYPE in _STEP_EVENTS and req.fence is None:
                     raise IllegalTransitionError(
                         sid, view.state, event.TYPE, "only the lease holder may append it"
                     )

@@ -1,0 +1,194 @@
+"""Random legal (and illegal) event sequences, for property tests, seeding and benchmarks.
+
+Pure and deterministic for a given ``random.Random``: the same seed gives the same history.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ghw.machine import events as ev
+from ghw.machine.fold import apply
+from ghw.machine.states import NEW, RUNNING
+from ghw.machine.table import LOOKUP
+from ghw.machine.view import IssueView
+
+__all__ = ["ISSUE_EVENT_TYPES", "legal_types", "make_event", "random_history"]
+
+ISSUE_EVENT_TYPES: tuple[str, ...] = tuple(sorted({t for (_s, t) in LOOKUP}))
+
+_AGENTS = ("claude-code", "codex", "scripted")
+
+
+def _ts(rng: random.Random) -> str:
+    base = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(0, 300 * 86400))
+    return base.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _run_fields(rng: random.Random) -> dict[str, Any]:
+    return {
+        "agent": rng.choice(_AGENTS),
+        "session_id": f"s-{rng.randrange(10**9):09d}",
+        "cost_usd": round(rng.random() * 0.5, 4),
+        "input_tokens": rng.randrange(0, 50000),
+        "output_tokens": rng.randrange(0, 5000),
+        "turns": rng.randrange(1, 20),
+        "duration_s": round(rng.random() * 120, 2),
+    }
+
+
+def make_event(
+    etype: str, view: IssueView | None, rng: random.Random, repo: str = "o/r", number: int = 1
+) -> ev.Event:
+    """A plausible event of ``etype`` for ``view`` (guards chosen at random)."""
+    labels = rng.sample(["bug", "ghw", "docs", "p1", "wontfix"], k=rng.randrange(0, 3))
+    if etype == "IssueSynced":
+        return ev.IssueSynced(
+            repo=repo,
+            number=number,
+            title=f"Issue {number}",
+            body="body " * rng.randrange(0, 20),
+            labels=labels,
+            author=rng.choice(["alice", "bob", "mallory"]),
+            association=rng.choice(["OWNER", "MEMBER", "NONE"]),
+            created_at=_ts(rng),
+            updated_at=_ts(rng),
+            content_hash=f"{rng.getrandbits(64):016x}",
+            eligible=rng.random() < 0.85,
+            reason="untrusted author",
+        )
+    if etype == "IssueChanged":
+        return ev.IssueChanged(
+            title=f"Issue {number} (edited)",
+            labels=labels,
+            updated_at=_ts(rng),
+            changed=["title"],
+            eligible=rng.random() < 0.85,
+            reason="excluded label",
+        )
+    if etype == "EligibilityChanged":
+        return ev.EligibilityChanged(eligible=rng.random() < 0.7, reason="policy")
+    if etype == "IssueClosed":
+        return ev.IssueClosed(closed_at=_ts(rng), updated_at=_ts(rng))
+    if etype == "IssueReopened":
+        return ev.IssueReopened(updated_at=_ts(rng), eligible=rng.random() < 0.85, reason="x")
+    if etype in ("PlanStarted", "ReviewStarted"):
+        cls = ev.PlanStarted if etype == "PlanStarted" else ev.ReviewStarted
+        return cls(agent=rng.choice(_AGENTS), attempt=1 + (view.attempts if view else 0))
+    if etype == "ImplementStarted":
+        return ev.ImplementStarted(agent=rng.choice(_AGENTS), branch=view.branch() if view else "")
+    if etype == "PlanCompleted":
+        return ev.PlanCompleted(text="1. do it\n2. test it", **_run_fields(rng))
+    if etype == "ImplementCompleted":
+        pr = view.pr_number if view and view.pr_number else 1
+        return ev.ImplementCompleted(
+            pr_number=pr, pr_url=f"https://x/pull/{pr}", **_run_fields(rng)
+        )
+    if etype == "ReviewCompleted":
+        verdict = rng.choice(["approve", "request_changes", "comment"])
+        return ev.ReviewCompleted(
+            verdict=verdict, text=f"ok\nVERDICT: {verdict}", **_run_fields(rng)
+        )
+    if etype in ("PlanFailed", "ImplementFailed", "ReviewFailed"):
+        cls = {"PlanFailed": ev.PlanFailed, "ImplementFailed": ev.ImplementFailed}.get(
+            etype, ev.ReviewFailed
+        )
+        permanent = rng.random() < 0.3
+        return cls(
+            error=rng.choice(["timeout", "agent API error", "no_changes"]),
+            kind="permanent" if permanent else "transient",
+            next_retry_at=None if permanent else _ts(rng),
+            **_run_fields(rng),
+        )
+    if etype == "PlanInvalidated":
+        return ev.PlanInvalidated()
+    if etype == "LeaseExpired":
+        return ev.LeaseExpired(
+            reason=rng.choice(["holder_dead", "interrupted", "expired"]),
+            max_attempts=rng.choice([1, 2, 3]),
+            next_retry_at=_ts(rng) if rng.random() < 0.5 else None,
+        )
+    if etype == "Held":
+        return ev.Held(reason=rng.choice(["operator", "budget", "pr_closed", "pr_merged"]))
+    if etype == "Released":
+        return ev.Released(by="op")
+    if etype == "RetryRequested":
+        return ev.RetryRequested(by="op")
+    if etype == "BranchPushed":
+        return ev.BranchPushed(branch=view.branch() if view else "ghw/issue-1", sha="a" * 40)
+    if etype == "PullRequestRequested":
+        return ev.PullRequestRequested(key=f"k{rng.randrange(1000)}", branch="ghw/issue-1")
+    if etype in ("PullRequestOpened", "PullRequestAdopted"):
+        cls2 = ev.PullRequestOpened if etype == "PullRequestOpened" else ev.PullRequestAdopted
+        return cls2(number=rng.randrange(1, 5000), url="https://x/pull/1")
+    if etype == "CommentRequested":
+        return ev.CommentRequested(key=f"c{rng.randrange(1000)}", pr_number=1)
+    if etype == "CommentPosted":
+        return ev.CommentPosted(key=f"c{rng.randrange(1000)}", comment_id=rng.randrange(10**6))
+    raise ValueError(etype)
+
+
+def legal_types(view: IssueView | None) -> list[str]:
+    """Event types the table allows from ``view``'s state whose guards can be met."""
+    state = view.state if view is not None else NEW
+    out = []
+    for etype in ISSUE_EVENT_TYPES:
+        if (state, etype) not in LOOKUP:
+            continue
+        if etype == "ImplementCompleted" and (view is None or view.pr_number is None):
+            continue
+        out.append(etype)
+    return out
+
+
+# Progress is likelier than noise, so histories reach every state.
+_WEIGHTS = {
+    "PlanStarted": 6,
+    "PlanCompleted": 6,
+    "ImplementStarted": 6,
+    "PullRequestOpened": 6,
+    "ImplementCompleted": 8,
+    "ReviewStarted": 6,
+    "ReviewCompleted": 6,
+    "RetryRequested": 3,
+    "Released": 3,
+}
+
+
+def random_history(
+    rng: random.Random,
+    *,
+    repo: str = "o/r",
+    number: int = 1,
+    length: int | None = None,
+    settle: bool = False,
+    record: Callable[[IssueView | None, ev.Event, int], Any] | None = None,
+) -> list[ev.Event]:
+    """A random legal history for one issue. ``settle`` avoids ending in a running state."""
+    length = length if length is not None else rng.randrange(1, 14)
+    view: IssueView | None = None
+    out: list[ev.Event] = []
+
+    class _Rec:
+        __slots__ = ("payload", "seq", "stream_id", "ts", "type", "version")
+
+    for i in range(length + (6 if settle else 0)):
+        if i >= length and (not settle or (view is not None and view.state not in RUNNING)):
+            break
+        choices = legal_types(view)
+        if i >= length:  # settling: leave the running state
+            choices = [
+                c for c in choices if c.endswith(("Completed", "Failed")) or c == "LeaseExpired"
+            ] or choices
+        weights = [_WEIGHTS.get(c, 1) for c in choices]
+        etype = rng.choices(choices, weights)[0]
+        event = make_event(etype, view, rng, repo, number)
+        rec = _Rec()
+        rec.payload, rec.seq, rec.stream_id = event.payload(), i + 1, f"{repo}#{number}"
+        rec.ts, rec.type, rec.version = "2026-01-01T00:00:00.000000Z", etype, i + 1
+        view = apply(view, rec)
+        out.append(event)
+    return out
