@@ -1,0 +1,28 @@
+"""Shared helpers for ledger tests."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+from typing import Any
+
+from ghw.cli.context import AppContext
+from ghw.cli.main import main
+from ghw.machine import events as ev
+
+
+def synced(repo: str = "o/r", number: int = 1, **kw: Any) -> ev.IssueSynced:
+    kw.setdefault("eligible", True)
+    kw.setdefault("title", f"Issue {number}")
+    return ev.IssueSynced(repo=repo, number=number, **kw)
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run_cli(args: list[str], environ: dict[str, str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(args, context=AppContext(environ=environ, stdout=out, stderr=err))
+    return code, out.getvalue(), err.getvalue()
