@@ -674,8 +674,9 @@ def main(argv: Sequence[str] | None = None, *, context: AppContext | None = None
     app_ctx = context or AppContext()
     command = typer.main.get_command(app)
     try:
-        command.main(args=args, prog_name="ghw", standalone_mode=False, obj=app_ctx)
-        return 0
+        # without standalone mode click returns an Exit's code instead of raising it
+        result = command.main(args=args, prog_name="ghw", standalone_mode=False, obj=app_ctx)
+        return result if isinstance(result, int) else 0
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:

@@ -59,7 +59,7 @@ def render_states_md() -> str:
         "",
         "## The table",
         "",
-        "Markers: `=same` keeps the state (it is flagged \"changed since plan\" where that applies);",
+        'Markers: `=same` keeps the state (it is flagged "changed since plan" where that applies);',
         "`=start` is the state the running step was claimed from; `=remembered` is what `Held`",
         "remembered; `=step_start` is a failed step's start; `=failed_of_step` the step's failed state.",
         "",
