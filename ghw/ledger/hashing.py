@@ -44,32 +44,33 @@ def event_hash_from_texts(prev_hash: str, row: tuple[Any, ...]) -> str:
     ``row`` is (seq, event_id, stream_id, version, type, schema_version, payload_text, ts,
     actor_text, cycle_id, correlation_id, causation_id, ...).
     """
+    return hash_parts(prev_hash, *row[:12])
+
+
+def hash_parts(
+    prev_hash: str,
+    seq: int,
+    event_id: str,
+    stream_id: str,
+    version: int,
+    type_: str,
+    schema_version: int,
+    payload_text: str,
+    ts: str,
+    actor_text: str,
+    cycle_id: str | None,
+    correlation_id: str | None,
+    causation_id: str | None,
+) -> str:
+    """Hash from the parts, splicing the canonical payload and actor texts (keys in sorted order)."""
     dumps = json.dumps
     body = (
-        '{"actor":'
-        + row[8]
-        + ',"causation_id":'
-        + dumps(row[11], ensure_ascii=False)
-        + ',"correlation_id":'
-        + dumps(row[10], ensure_ascii=False)
-        + ',"cycle_id":'
-        + dumps(row[9], ensure_ascii=False)
-        + ',"event_id":'
-        + dumps(row[1], ensure_ascii=False)
-        + ',"payload":'
-        + row[6]
-        + ',"schema_version":'
-        + dumps(row[5])
-        + ',"seq":'
-        + dumps(row[0])
-        + ',"stream_id":'
-        + dumps(row[2], ensure_ascii=False)
-        + ',"ts":'
-        + dumps(row[7], ensure_ascii=False)
-        + ',"type":'
-        + dumps(row[4], ensure_ascii=False)
-        + ',"version":'
-        + dumps(row[3])
-        + "}"
+        f'{{"actor":{actor_text},"causation_id":{dumps(causation_id, ensure_ascii=False)},'
+        f'"correlation_id":{dumps(correlation_id, ensure_ascii=False)},'
+        f'"cycle_id":{dumps(cycle_id, ensure_ascii=False)},'
+        f'"event_id":{dumps(event_id, ensure_ascii=False)},"payload":{payload_text},'
+        f'"schema_version":{schema_version},"seq":{seq},'
+        f'"stream_id":{dumps(stream_id, ensure_ascii=False)},"ts":{dumps(ts, ensure_ascii=False)},'
+        f'"type":{dumps(type_, ensure_ascii=False)},"version":{version}}}'
     )
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()

@@ -16,7 +16,7 @@ from ghw.ledger.hashing import GENESIS, event_hash_from_texts
 from ghw.ledger.projection import APPLIERS, PROJECTION_TABLES, row_for
 from ghw.ledger.records import ReplayReport
 from ghw.ledger.store import Ledger
-from ghw.machine.fold import stream_kind
+from ghw.machine.fold import apply, stream_kind
 from ghw.machine.upcast import upcast
 
 __all__ = ["replay"]
@@ -80,7 +80,11 @@ async def replay(
                 flag(seq, f"{sid}: version {row[3]} does not follow {getattr(view, 'version', 0)}")
             try:
                 payload, _ = upcast(row[4], row[5], json.loads(row[6]))
-                views[sid] = APPLIERS[kind](view, _Row(row, payload))
+                rec = _Row(row, payload)
+                if kind == "issue":
+                    views[sid] = apply(view, rec, in_place=True)
+                else:
+                    views[sid] = APPLIERS[kind](view, rec)
             except (IllegalTransitionError, ValueError, KeyError, TypeError) as exc:
                 flag(seq, f"{sid}: {exc}")
                 if not verify:

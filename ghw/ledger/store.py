@@ -31,7 +31,7 @@ from ghw.errors import (
     LedgerLockedError,
     StaleFenceError,
 )
-from ghw.ledger.hashing import GENESIS, canonical_json, event_hash
+from ghw.ledger.hashing import GENESIS, canonical_json, hash_parts
 from ghw.ledger.migrations import SCHEMA_VERSION, check_readable, migrate, projection_ddl
 from ghw.ledger.projection import (
     APPLIERS,
@@ -52,7 +52,7 @@ from ghw.ledger.records import (
     process_start_time,
 )
 from ghw.machine.events import Event, LeaseExpired
-from ghw.machine.fold import stream_kind
+from ghw.machine.fold import apply, stream_kind
 from ghw.machine.states import RUNNING, STEP_OF_RUNNING
 from ghw.machine.upcast import upcast
 from ghw.machine.view import IssueView
@@ -392,32 +392,51 @@ class Ledger:
                     )
                 seq += 1
                 version += 1
-                fields = {
-                    "seq": seq,
-                    "event_id": uuid.uuid4().hex,
-                    "stream_id": sid,
-                    "version": version,
-                    "type": event.TYPE,
-                    "schema_version": event.SCHEMA_VERSION,
-                    "payload": payload,
-                    "ts": ts,
-                    "actor": self._actor,
-                    "cycle_id": cycle_id,
-                    "correlation_id": correlation_id,
-                    "causation_id": causation_id,
-                }
-                digest = event_hash(prev_hash, fields)
-                record = StoredEvent(prev_hash=prev_hash, hash=digest, **fields)  # type: ignore[arg-type]
-                view = applier(view, record)
+                event_id = uuid.uuid4().hex
+                payload_text = canonical_json(payload)
+                digest = hash_parts(
+                    prev_hash,
+                    seq,
+                    event_id,
+                    sid,
+                    version,
+                    event.TYPE,
+                    event.SCHEMA_VERSION,
+                    payload_text,
+                    ts,
+                    actor_json,
+                    cycle_id,
+                    correlation_id,
+                    causation_id,
+                )
+                record = StoredEvent(
+                    seq,
+                    event_id,
+                    sid,
+                    version,
+                    event.TYPE,
+                    event.SCHEMA_VERSION,
+                    payload,
+                    ts,
+                    self._actor,
+                    cycle_id,
+                    correlation_id,
+                    causation_id,
+                    prev_hash,
+                    digest,
+                )
+                view = (
+                    applier(view, record) if kind != "issue" else apply(view, record, in_place=True)
+                )
                 event_rows.append(
                     (
                         seq,
-                        fields["event_id"],
+                        event_id,
                         sid,
                         version,
                         event.TYPE,
                         event.SCHEMA_VERSION,
-                        canonical_json(payload),
+                        payload_text,
                         ts,
                         actor_json,
                         cycle_id,

@@ -67,17 +67,8 @@ class Event:
     SCHEMA_VERSION: ClassVar[int] = 1
 
     def payload(self) -> dict[str, Any]:
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
+        # a shallow copy: JSON writes tuples as arrays, and the fold copies what it keeps
+        return dict(self.__dict__)
 
 
 # --- issue lifecycle (from sync) -------------------------------------------------------------

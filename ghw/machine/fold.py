@@ -103,18 +103,21 @@ def _account(view: IssueView, p: Mapping[str, Any]) -> None:
         view.agent = p["agent"]
 
 
-def apply(view: IssueView | None, event: EventRecord) -> IssueView:
-    """One step of the fold. Returns a new view; never mutates ``view``."""
+def apply(view: IssueView | None, event: EventRecord, *, in_place: bool = False) -> IssueView:
+    """One step of the fold. Returns a new view and leaves ``view`` alone, unless ``in_place``
+    (for callers that own the view, like replay, where copying would dominate the cost)."""
     etype = event.type
     p = event.payload
     dest = next_state(view, etype, p)
     if view is None:
         repo, number = parse_issue_stream(event.stream_id)
         new = IssueView(stream_id=event.stream_id, repo=repo, number=number, state=dest)
+    elif in_place:
+        new = view
     else:
-        new = copy.copy(view)
-        new.labels = list(view.labels)
+        new = view.clone()
     before = view.state if view is not None else NEW
+    claimed_from = view.claimed_from if view is not None else None
     new.state = dest
     new.version = event.version
     new.last_seq = event.seq
@@ -187,7 +190,7 @@ def apply(view: IssueView | None, event: EventRecord) -> IssueView:
         new.claimed_from = None
         new.next_retry_at = None if dest in FAILED else p.get("next_retry_at")
     elif etype == "Held":
-        new.held_from = (view.claimed_from if before in RUNNING and view else None) or before
+        new.held_from = (claimed_from if before in RUNNING else None) or before
         new.held_reason = p.get("reason")
         new.claimed_from = None
     elif etype in ("Released", "RetryRequested"):

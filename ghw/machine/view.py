@@ -54,6 +54,13 @@ class IssueView:
     verdict: str | None = None
     agent: str | None = None
 
+    def clone(self) -> IssueView:
+        new = object.__new__(IssueView)
+        for name in VIEW_FIELDS:
+            setattr(new, name, getattr(self, name))
+        new.labels = list(self.labels)
+        return new
+
     def branch(self) -> str:
         """The head branch ghw works on: ``ghw/issue-N``, or ``ghw/issue-N-k`` after a closed PR."""
         base = f"ghw/issue-{self.number}"

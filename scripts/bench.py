@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Benchmarks with baselines measured in the same run (§11). Prints one JSON object on stdout.
+
+Usage: python scripts/bench.py [ledger|sync|phases|load ...] [--quick]
+
+Every section reports its figures and a ``ratio`` against the plainest way of doing the same work,
+so the numbers mean the same on a slow machine and a fast one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from ghw.ledger.hashing import GENESIS, canonical_json, event_hash  # noqa: E402
+from ghw.ledger.migrations import schema_sql  # noqa: E402
+from ghw.ledger.projection import ISSUE_COLUMNS  # noqa: E402
+from ghw.ledger.records import AppendRequest, ClaimFilters  # noqa: E402
+from ghw.ledger.replay import replay  # noqa: E402
+from ghw.ledger.store import Ledger  # noqa: E402
+from ghw.machine import events as ev  # noqa: E402
+from ghw.machine.simulate import random_history  # noqa: E402
+
+
+def _histories(issues: int, seed: int) -> list[tuple[str, list[ev.Event]]]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(issues):
+        repo, number = f"bench/r{i % 10}", i // 10 + 1
+        events = random_history(rng, repo=repo, number=number, length=rng.randrange(3, 12), settle=True)
+        out.append((f"{repo}#{number}", events))
+    return out
+
+
+async def _ours_append(path: Path, histories: list[tuple[str, list[ev.Event]]]) -> float:
+    ledger = await Ledger.open(path)
+    try:
+        requests = [AppendRequest(sid, 0, events) for sid, events in histories]
+        started = time.perf_counter()
+        await ledger.append_batch(requests)
+        return time.perf_counter() - started
+    finally:
+        await ledger.close()
+
+
+async def _projection_rows(path: Path) -> list[tuple[Any, ...]]:
+    ledger = await Ledger.open(path, readonly=True)
+    try:
+        return await ledger.projection_rows("issue")
+    finally:
+        await ledger.close()
+
+
+def _baseline_append(
+    path: Path, histories: list[tuple[str, list[ev.Event]]], projection: list[tuple[Any, ...]]
+) -> float:
+    """The plainest way: stdlib sqlite3, one executemany of fully formed rows + upserts."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.executescript(schema_sql())
+    actor = {"host": "bench", "pid": 1, "worker": ""}
+    actor_json = canonical_json(actor)
+    ts = "2026-01-01T00:00:00.000000Z"
+    started = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    rows = []
+    prev, seq = GENESIS, 0
+    for sid, events in histories:
+        for version, event in enumerate(events, start=1):
+            seq += 1
+            payload = event.payload()
+            fields = {
+                "seq": seq,
+                "event_id": f"{seq:032x}",
+                "stream_id": sid,
+                "version": version,
+                "type": event.TYPE,
+                "schema_version": 1,
+                "payload": payload,
+                "ts": ts,
+                "actor": actor,
+                "cycle_id": None,
+                "correlation_id": None,
+                "causation_id": None,
+            }
+            digest = event_hash(prev, fields)
+            rows.append(
+                (seq, fields["event_id"], sid, version, event.TYPE, 1, canonical_json(payload), ts,
+                 actor_json, None, None, None, prev, digest)
+            )
+            prev = digest
+    conn.executemany(f"INSERT INTO events VALUES ({', '.join('?' * 14)})", rows)
+    marks = ", ".join("?" * len(ISSUE_COLUMNS))
+    conn.executemany(
+        f"INSERT OR REPLACE INTO issues ({', '.join(ISSUE_COLUMNS)}) VALUES ({marks})", projection
+    )
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+async def _single_commits(path: Path, n: int) -> list[float]:
+    ledger = await Ledger.open(path)
+    try:
+        await ledger.append("single/r#1", 0, [ev.IssueSynced(repo="single/r", number=1, title="t", eligible=True)])
+        times = []
+        version = 1
+        for i in range(n):
+            event = ev.Held(reason="bench") if i % 2 == 0 else ev.Released()
+            started = time.perf_counter()
+            await ledger.append("single/r#1", version, [event])
+            times.append(time.perf_counter() - started)
+            version += 1
+        return times
+    finally:
+        await ledger.close()
+
+
+async def _claims(path: Path, n: int) -> list[float]:
+    ledger = await Ledger.open(path)
+    try:
+        times = []
+        for i in range(n):
+            repo = f"seed/repo{i % 10}"
+            started = time.perf_counter()
+            result = await ledger.claim(
+                "plan",
+                ["synced", "plan_failed"],
+                ClaimFilters(repos=[repo]),
+                started=lambda v: ev.PlanStarted(agent="bench"),
+            )
+            times.append(time.perf_counter() - started)
+            if result is not None:
+                await ledger.release(result[0])
+        return times
+    finally:
+        await ledger.close()
+
+
+async def _replay(path: Path, verify: bool) -> tuple[int, float]:
+    ledger = await Ledger.open(path, readonly=verify)
+    try:
+        report = await replay(ledger, verify=verify)
+        if verify and not report.verified:
+            raise SystemExit(f"replay --verify failed at seq {report.first_bad_seq}: {report.problem}")
+        return report.events, report.seconds
+    finally:
+        await ledger.close()
+
+
+def _ms(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 3)
+
+
+def bench_ledger(quick: bool) -> dict[str, Any]:
+    from seed_ledger import seed_ledger
+
+    issues = 300 if quick else 3000
+    scale = 2000 if quick else 100_000
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        histories = _histories(issues, seed=1)
+        n_events = sum(len(e) for _, e in histories)
+        # best of three for both, so neither pays for a cold cache alone
+        ours_times, base_times = [], []
+        for i in range(3):
+            ours_times.append(asyncio.run(_ours_append(tmpdir / f"ours{i}.db", histories)))
+            projection = asyncio.run(_projection_rows(tmpdir / f"ours{i}.db"))
+            base_times.append(_baseline_append(tmpdir / f"base{i}.db", histories, projection))
+        ours_rate = n_events / min(ours_times)
+        base_rate = n_events / min(base_times)
+        singles = asyncio.run(_single_commits(tmpdir / "single.db", 200 if quick else 1000))
+        big = tmpdir / "big.db"
+        seeded = asyncio.run(seed_ledger(big, scale, seed=3, repos=10, mean_events=10))
+        claims = asyncio.run(_claims(big, 50 if quick else 300))
+        replay_events, replay_seconds = asyncio.run(_replay(big, verify=False))
+        verify_events, verify_seconds = asyncio.run(_replay(big, verify=True))
+    return {
+        "append_events": n_events,
+        "append_rate_events_per_s": round(ours_rate),
+        "baseline_rate_events_per_s": round(base_rate),
+        "ratio": round(ours_rate / base_rate, 3),
+        "ratio_target": ">= 0.5",
+        "single_commit_p50_ms": _ms(singles, 0.5),
+        "single_commit_p99_ms": _ms(singles, 0.99),
+        "single_commit_target": "p50 < 2 ms",
+        "claim_scale_issues": seeded["issues"],
+        "claim_scale_events": seeded["events"],
+        "claim_p50_ms": _ms(claims, 0.5),
+        "claim_p99_ms": _ms(claims, 0.99),
+        "claim_target": "< 10 ms at 100k issues / 1M events",
+        "replay_events": replay_events,
+        "replay_rate_events_per_s": round(replay_events / replay_seconds),
+        "replay_verify_rate_events_per_s": round(verify_events / verify_seconds),
+        "replay_target": ">= 50k events/s",
+    }
+
+
+SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {"ledger": bench_ledger}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sections", nargs="*", help=f"any of {', '.join(SECTIONS)} (default all)")
+    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    args = parser.parse_args(argv)
+    chosen = args.sections or list(SECTIONS)
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    result = {name: SECTIONS[name](args.quick) for name in chosen}
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
