@@ -35,6 +35,7 @@ from typing import Any
 import httpx
 from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
+from openapi_core.validation.response.exceptions import InvalidData
 
 __all__ = [
     "Exchange",
@@ -94,6 +95,22 @@ def api_path(url: httpx.URL, prefix: str = "") -> str:
     for pattern in _PREFIXES:
         path = pattern.sub("", path, count=1)
     return _REPOSITORIES_BY_ID.sub("/repos/_/_", path, count=1)
+
+
+_REQUIRED_RE = re.compile(r"^'([^']+)' is a required property$")
+
+
+def _only_missing_required(exc: InvalidData) -> set[str]:
+    """The missing required fields, if those are the response's only schema errors; else {}."""
+    cause = exc.__cause__
+    errors = list(getattr(cause, "schema_errors", ()) or ())
+    names = set()
+    for err in errors:
+        match = _REQUIRED_RE.match(getattr(err, "message", ""))
+        if match is None:
+            return set()
+        names.add(match.group(1))
+    return names
 
 
 def _media_type(value: str | None) -> str:
@@ -183,8 +200,15 @@ class ExchangeValidator:
         *,
         exemptions: Iterable[Exemption] = (),
         prefix: str = "",
+        tolerated_missing: Mapping[str, str] | None = None,
     ) -> str:
-        """Validate both halves; returns "validated" or "exempt: <reason>", raises otherwise."""
+        """Validate both halves; returns "validated", "exempt: …" or "tolerated drift: …".
+
+        ``tolerated_missing`` maps required response fields that may be absent to the reason
+        (recordings older than the description); only a failure made solely of such missing
+        fields is tolerated, anything else still fails.
+        """
+        tolerated_missing = tolerated_missing or {}
         self.validate_request(request, prefix=prefix)
         path = api_path(request.url, prefix)
         body = response.content
@@ -204,7 +228,14 @@ class ExchangeValidator:
             headers=dict(response.headers),
             content_type=media or "application/json",
         )
-        self.api.validate_response(mock_req, mock_resp)
+        try:
+            self.api.validate_response(mock_req, mock_resp)
+        except InvalidData as exc:
+            missing = _only_missing_required(exc)
+            if missing and missing <= set(tolerated_missing):
+                reasons = "; ".join(f"{m}: {tolerated_missing[m]}" for m in sorted(missing))
+                return f"tolerated drift: {reasons}"
+            raise
         return "validated"
 
 
@@ -225,6 +256,7 @@ class ExchangeRecorder:
 
     validator: ExchangeValidator
     exemptions: tuple[Exemption, ...] = ()
+    tolerated_missing: Mapping[str, str] = field(default_factory=dict)
     exchanges: list[Exchange] = field(default_factory=list)
 
     def wrap(self, inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
@@ -245,7 +277,10 @@ class ExchangeRecorder:
         for ex in self.exchanges:
             if not ex.outcome:
                 ex.outcome = self.validator.validate_exchange(
-                    ex.request, ex.response, exemptions=self.exemptions
+                    ex.request,
+                    ex.response,
+                    exemptions=self.exemptions,
+                    tolerated_missing=self.tolerated_missing,
                 )
         return [ex.outcome for ex in self.exchanges]
 

@@ -17,6 +17,9 @@ from .conftest import TOKEN, FixturesServer
 from .openapi_validator import ExchangeRecorder
 
 ORG = "octokit-fixture-org"
+# Required fields the 2022 recordings predate (the description is from 2025). Only a response whose
+# sole schema errors are these missing fields is tolerated; the outcome names the drift.
+RECORDING_DRIFT = {"has_discussions": "get-repository was recorded before GitHub added it"}
 
 
 def client_for(base_url: str, recorder: ExchangeRecorder) -> GitHubClient:
@@ -89,10 +92,13 @@ async def test_get_repository_typed(
     fixtures_server: FixturesServer, contract: ExchangeRecorder
 ) -> None:
     base = fixtures_server.load("get-repository")
+    contract.tolerated_missing = RECORDING_DRIFT
     async with client_for(base, contract) as gh:
         repo = await gh.get_repo(ORG, "hello-world")
     assert repo.full_name == f"{ORG}/hello-world"
     assert repo.owner_login == ORG
     assert repo.default_branch == "master"
     assert repo.raw["name"] == "hello-world"
-    assert contract.assert_all_valid() == ["validated"]
+    assert contract.assert_all_valid() == [
+        "tolerated drift: has_discussions: get-repository was recorded before GitHub added it"
+    ]
