@@ -172,8 +172,11 @@ class ExchangeValidator:
         op = self.spec["paths"][template][method.lower()]
         content = self._deref(op["responses"][str(status)])["content"]["application/json"]
         examples = content.get("examples") or {}
-        first = next(iter(examples.values()))
-        return json.loads(json.dumps(self._deref(first)["value"]))  # a private deep copy
+        value = self._deref(next(iter(examples.values())))["value"]
+        # Some examples are written {"value": {"$ref": "#/components/examples/x"}}: follow it.
+        while isinstance(value, dict) and set(value) == {"$ref"}:
+            value = self._deref(value)["value"]
+        return json.loads(json.dumps(value))  # a private deep copy
 
     # -- validation ----------------------------------------------------------------------------
 
@@ -291,6 +294,8 @@ class _RecordingTransport(httpx.AsyncBaseTransport):
         self._sink = sink
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # A redirected request (307) carries its body as a stream; read it so it can be checked.
+        await request.aread()
         response = await self._inner.handle_async_request(request)
         body = await response.aread()
         await response.aclose()
