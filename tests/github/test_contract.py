@@ -334,3 +334,31 @@ async def test_recorded_redirects_are_followed_and_valid(
     assert statuses == [200, 301, 200, 307, 200]
     drift = "tolerated drift: has_discussions: recorded before GitHub added it"
     assert recorder.assert_all_valid(minimum=5) == [drift, "validated", drift, "validated", drift]
+
+
+async def test_authored_pr_flow_through_fixtures_server(
+    fixtures_server: FixturesServer, recorder: ExchangeRecorder
+) -> None:
+    """Our own scenario (tests/github/fixtures_server/make_scenarios.py, bodies from GitHub's
+    examples) over real HTTP: create, duplicate → existing PR, ETag → 304, comment once."""
+    base = fixtures_server.load("ghw-pr-flow")
+    marker = "<!-- ghw:key=review-1347 -->"
+    async with GitHubClient(
+        base,
+        TOKEN,
+        transport=recorder.wrap(httpx.AsyncHTTPTransport()),
+        write_interval=0,
+        max_retries=0,
+    ) as gh:
+        kw = {"title": "Amazing new feature", "head": "new-topic", "base": "master", "body": "b"}
+        created = await gh.create_pull(OWNER, REPO, **kw)
+        existing = await gh.create_pull(OWNER, REPO, **kw)
+        first = await gh.request("GET", f"/repos/{OWNER}/{REPO}/pulls/1347")
+        again = await gh.request("GET", f"/repos/{OWNER}/{REPO}/pulls/1347", etag=first.etag)
+        comment, posted = await gh.create_comment_once(OWNER, REPO, 1347, "Looks good", marker)
+    assert created.number == 1347 and not created.existing
+    assert existing.number == 1347 and existing.existing
+    assert first.etag == '"pr-etag-1"' and again.not_modified
+    assert posted and comment.body == "Me too"  # GitHub's example body
+    assert created.html_url and created.html_url.startswith(fixtures_server.url)
+    assert recorder.assert_all_valid(minimum=7) == ["validated"] * 7
