@@ -3,7 +3,9 @@
 Usage (any test package may import it; the ``openapi_validator`` and ``contract`` fixtures in
 ``tests/github/conftest.py`` wrap it):
 
-    validator = ExchangeValidator.load(spec_path)         # ~1 s; load once per session
+    outcome = validate_exchange(request, response)        # httpx.Request / httpx.Response
+    # or, recording everything a client sends:
+    validator = default_validator()                       # ~1 s, loaded once per process
     recorder = ExchangeRecorder(validator, exemptions=EXEMPTIONS)
     client = GitHubClient(base, token, transport=recorder.wrap(inner_transport))
     ... drive the client ...
@@ -25,6 +27,7 @@ which the description lacks, are mapped to ``/repos/_/_/…``.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from openapi_core.validation.response.exceptions import InvalidData
@@ -43,6 +47,7 @@ __all__ = [
     "ExchangeValidator",
     "Exemption",
     "UndeclaredExchangeError",
+    "default_validator",
     "patch_nullable_enums",
     "validate_exchange",
 ]
@@ -242,15 +247,38 @@ class ExchangeValidator:
         return "validated"
 
 
+DEFAULT_SPEC = Path(__file__).resolve().parents[2] / ".tools" / "openapi" / "api.github.com.json"
+
+
+@functools.cache
+def default_validator() -> ExchangeValidator:
+    """The validator for the repository's ``.tools/openapi/api.github.com.json``, loaded once per
+    process (a cache, not state: it never changes after loading). Fails the test when missing."""
+    if not DEFAULT_SPEC.exists():
+        pytest.fail(
+            f"GitHub's OpenAPI description is missing at {DEFAULT_SPEC}: run "
+            "`bash scripts/install/github-tools.sh` (from the repository root) first",
+            pytrace=False,
+        )
+    return ExchangeValidator.load(DEFAULT_SPEC)
+
+
 def validate_exchange(
-    validator: ExchangeValidator,
     request: httpx.Request,
     response: httpx.Response,
     *,
     exemptions: Iterable[Exemption] = (),
+    tolerated_missing: Mapping[str, str] | None = None,
+    validator: ExchangeValidator | None = None,
 ) -> str:
-    """Function form of :meth:`ExchangeValidator.validate_exchange`."""
-    return validator.validate_exchange(request, response, exemptions=exemptions)
+    """Validate one exchange against GitHub's description (see the module docstring).
+
+    Returns "validated", "exempt: …" or "tolerated drift: …"; raises openapi-core's validation
+    errors or :class:`UndeclaredExchangeError`. Other test packages (fakehub) call this directly.
+    """
+    return (validator or default_validator()).validate_exchange(
+        request, response, exemptions=exemptions, tolerated_missing=tolerated_missing
+    )
 
 
 @dataclass

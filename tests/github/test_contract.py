@@ -27,6 +27,7 @@ from .openapi_validator import (
     ExchangeValidator,
     Exemption,
     UndeclaredExchangeError,
+    validate_exchange,
 )
 
 BASE = "https://api.github.com"
@@ -253,7 +254,7 @@ def test_a_response_missing_a_required_field_fails(openapi_validator: ExchangeVa
     request = httpx.Request("GET", f"{BASE}/repos/{OWNER}/{REPO}/issues/1347")
     response = httpx.Response(200, json=body, request=request)
     with pytest.raises(InvalidData):
-        openapi_validator.validate_exchange(request, response)
+        validate_exchange(request, response)  # the function form, default validator
     # ...and the same body with the field back validates, so it was that field.
     body["number"] = 1347
     fixed = httpx.Response(200, json=body, request=request)
