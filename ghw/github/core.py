@@ -134,11 +134,7 @@ class GitHubHTTP:
         """
         if path_or_url.startswith(("http://", "https://")):
             url = httpx.URL(path_or_url)
-            if (url.scheme, url.host, url.port) != (
-                self._base.scheme,
-                self._base.host,
-                self._base.port,
-            ):
+            if _origin(url) != _origin(self._base):
                 raise MalformedResponseError(
                     f"refusing to send credentials to {url.scheme}://{url.host}, "
                     f"which is not the API's origin ({self._base.scheme}://{self._base.host})"
@@ -321,6 +317,12 @@ def _param(value: Any) -> str | int | float:
     if isinstance(value, int | float | str):
         return value
     return str(value)
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int]:
+    """(scheme, host, port) with the default port filled in, so ``:443`` equals no port."""
+    default = 443 if url.scheme == "https" else 80
+    return url.scheme, url.host, url.port or default
 
 
 def _iso(epoch: float) -> str:

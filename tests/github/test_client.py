@@ -125,6 +125,14 @@ async def test_link_to_a_foreign_origin_is_refused(fake_time: FakeTime) -> None:
     assert len(rec.requests) == 1
 
 
+async def test_link_with_explicit_default_port_is_same_origin(fake_time: FakeTime) -> None:
+    nxt = "https://API.github.com:443/repositories/1/issues?page=2"
+    rec = Recorder(fake_time, ok([issue(2)], link=f'<{nxt}>; rel="next"'), ok([issue(1)]))
+    async with make_client(rec, fake_time) as gh:
+        listing = await gh.iter_issues("o", "r")
+    assert [i.number for i in listing.items] == [2, 1]
+
+
 async def test_link_loop_is_detected(fake_time: FakeTime) -> None:
     page2 = f"{BASE}/repositories/1/issues?page=2"
     rec = Recorder(
