@@ -436,6 +436,16 @@ async def test_write_interval_spaces_mutating_requests(fake_time: FakeTime) -> N
     assert [b - a for a, b in zip(rec.sent_at[:2], rec.sent_at[1:3], strict=True)] == [1.0, 1.0]
 
 
+async def test_parallel_writes_are_spaced_too(fake_time: FakeTime) -> None:
+    import asyncio
+
+    rec = Recorder(fake_time, ok({"id": 1, "body": "x"}, 201))
+    async with make_client(rec, fake_time, write_interval=1.0) as gh:
+        await asyncio.gather(*(gh.create_issue_comment("o", "r", n, "x") for n in (1, 2, 3)))
+    times = sorted(rec.sent_at)
+    assert [b - a for a, b in zip(times[:2], times[1:], strict=True)] == [1.0, 1.0]
+
+
 async def test_write_interval_zero_does_not_wait(fake_time: FakeTime) -> None:
     rec = Recorder(fake_time, ok({"id": 1, "body": "x"}, 201))
     async with make_client(rec, fake_time, write_interval=0) as gh:
