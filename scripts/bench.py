@@ -14,7 +14,6 @@ import asyncio
 import json
 import random
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -41,7 +40,9 @@ def _histories(issues: int, seed: int) -> list[tuple[str, list[ev.Event]]]:
     out = []
     for i in range(issues):
         repo, number = f"bench/r{i % 10}", i // 10 + 1
-        events = random_history(rng, repo=repo, number=number, length=rng.randrange(3, 12), settle=True)
+        events = random_history(
+            rng, repo=repo, number=number, length=rng.randrange(3, 12), settle=True
+        )
         out.append((f"{repo}#{number}", events))
     return out
 
@@ -100,8 +101,22 @@ def _baseline_append(
             }
             digest = event_hash(prev, fields)
             rows.append(
-                (seq, fields["event_id"], sid, version, event.TYPE, 1, canonical_json(payload), ts,
-                 actor_json, None, None, None, prev, digest)
+                (
+                    seq,
+                    fields["event_id"],
+                    sid,
+                    version,
+                    event.TYPE,
+                    1,
+                    canonical_json(payload),
+                    ts,
+                    actor_json,
+                    None,
+                    None,
+                    None,
+                    prev,
+                    digest,
+                )
             )
             prev = digest
     conn.executemany(f"INSERT INTO events VALUES ({', '.join('?' * 14)})", rows)
@@ -118,7 +133,9 @@ def _baseline_append(
 async def _single_commits(path: Path, n: int) -> list[float]:
     ledger = await Ledger.open(path)
     try:
-        await ledger.append("single/r#1", 0, [ev.IssueSynced(repo="single/r", number=1, title="t", eligible=True)])
+        await ledger.append(
+            "single/r#1", 0, [ev.IssueSynced(repo="single/r", number=1, title="t", eligible=True)]
+        )
         times = []
         version = 1
         for i in range(n):
@@ -158,7 +175,9 @@ async def _replay(path: Path, verify: bool) -> tuple[int, float]:
     try:
         report = await replay(ledger, verify=verify)
         if verify and not report.verified:
-            raise SystemExit(f"replay --verify failed at seq {report.first_bad_seq}: {report.problem}")
+            raise SystemExit(
+                f"replay --verify failed at seq {report.first_bad_seq}: {report.problem}"
+            )
         return report.events, report.seconds
     finally:
         await ledger.close()

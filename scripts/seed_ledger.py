@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.issues < 0 or args.repos < 1:
         parser.error("--issues must be ≥ 0 and --repos ≥ 1")
     result = asyncio.run(
-        seed_ledger(args.ledger, args.issues, seed=args.seed, repos=args.repos, mean_events=args.events)
+        seed_ledger(
+            args.ledger, args.issues, seed=args.seed, repos=args.repos, mean_events=args.events
+        )
     )
     print(json.dumps(result))
     return 0
