@@ -47,6 +47,7 @@ class IssueRow(SQLModel, table=True):
     html_url: str = ""
     gh_created_at: str = ""
     gh_updated_at: str = ""
+    content_hash: str = ""
     eligible: int = 1
     skip_reason: str = ""
     attempts: int = 0

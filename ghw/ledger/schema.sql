@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS issues (
     html_url           TEXT    NOT NULL DEFAULT '',
     gh_created_at      TEXT    NOT NULL DEFAULT '',
     gh_updated_at      TEXT    NOT NULL DEFAULT '',
+    content_hash       TEXT    NOT NULL DEFAULT '',
     eligible           INTEGER NOT NULL DEFAULT 1,
     skip_reason        TEXT    NOT NULL DEFAULT '',
     attempts           INTEGER NOT NULL DEFAULT 0,

@@ -129,6 +129,7 @@ def apply(view: IssueView | None, event: EventRecord, *, in_place: bool = False)
         new.author = p.get("author") or new.author
         new.association = p.get("association") or new.association
         new.gh_updated_at = p.get("updated_at") or new.gh_updated_at
+        new.content_hash = p.get("content_hash") or new.content_hash
         if etype == "IssueSynced":
             new.html_url = p.get("html_url") or ""
             new.gh_created_at = p.get("created_at") or ""

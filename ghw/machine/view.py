@@ -34,6 +34,7 @@ class IssueView:
     html_url: str = ""
     gh_created_at: str = ""
     gh_updated_at: str = ""
+    content_hash: str = ""
     eligible: bool = True
     skip_reason: str = ""
     attempts: int = 0

@@ -1,0 +1,84 @@
+"""What every phase is given: explicit dependencies, no globals (so tests build any situation)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from ghw.config import Config
+from ghw.ledger.records import ClaimFilters
+from ghw.ledger.store import Ledger
+
+__all__ = ["Filters", "PhaseContext", "Reporter", "StreamReporter"]
+
+
+class Reporter(Protocol):
+    """Where progress lines go (the console); phases never print directly."""
+
+    def line(self, text: str) -> None: ...
+
+
+@dataclass
+class StreamReporter:
+    write: Callable[[str], Any]
+
+    def line(self, text: str) -> None:
+        self.write(text)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The §4.1 filters every phase honours."""
+
+    repos: tuple[str, ...] = ()  # names or owner/* patterns, as given
+    since: str | None = None
+    numbers: tuple[int | tuple[int, int], ...] = ()
+    labels: tuple[str, ...] = ()
+
+    @property
+    def narrowing(self) -> bool:
+        """A sync narrowed by these stores no cursor (so it never hides an update)."""
+        return bool(self.since or self.numbers or self.labels)
+
+    def matches_number(self, number: int) -> bool:
+        if not self.numbers:
+            return True
+        return any(
+            (lo <= number <= hi) if isinstance(spec, tuple) else number == spec
+            for spec in self.numbers
+            for lo, hi in [spec if isinstance(spec, tuple) else (spec, spec)]
+        )
+
+    def matches_labels(self, labels: Sequence[str]) -> bool:
+        return not self.labels or bool(set(labels) & set(self.labels))
+
+    def claim_filters(self, repos: Sequence[str], exclude: Sequence[str] = ()) -> ClaimFilters:
+        return ClaimFilters(
+            repos=tuple(repos),
+            numbers=self.numbers,
+            labels=self.labels,
+            since=self.since,
+            exclude=tuple(exclude),
+        )
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class PhaseContext:
+    config: Config
+    ledger: Ledger
+    issues_path: Path
+    reporter: Reporter
+    environ: Mapping[str, str]
+    github: Any = None  # GitHubClient; Any so phases that need none can run without it
+    clock: Callable[[], datetime] = _utcnow
+    cycle_id: str | None = None
+    dry_run: bool = False
+    secrets: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,60 @@
+"""Who may reach an agent (§4.2): decided by sync, written into the events. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = ["Policy", "content_hash", "decide"]
+
+
+@dataclass(frozen=True)
+class Policy:
+    trusted_associations: tuple[str, ...] = ("OWNER", "MEMBER", "COLLABORATOR")
+    trusted_label: str | None = None
+    trigger_label: str | None = None
+    include_labels: tuple[str, ...] = ()
+    exclude_labels: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, config) -> Policy:  # type: ignore[no-untyped-def]
+        return cls(
+            trusted_associations=tuple(a.upper() for a in config["policy.trusted_associations"]),
+            trusted_label=config["policy.trusted_label"],
+            trigger_label=config["policy.trigger_label"],
+            include_labels=tuple(config["policy.include_labels"]),
+            exclude_labels=tuple(config["policy.exclude_labels"]),
+        )
+
+
+def decide(association: str | None, labels: Sequence[str], policy: Policy) -> tuple[bool, str]:
+    """(eligible, reason). The reason says what to change to make the issue eligible."""
+    assoc = (association or "NONE").upper()
+    label_set = set(labels)
+    trusted = assoc in policy.trusted_associations or (
+        policy.trusted_label is not None and policy.trusted_label in label_set
+    )
+    if not trusted:
+        how = f" or the label {policy.trusted_label!r}" if policy.trusted_label else ""
+        return False, (
+            f"untrusted author: association {assoc} is not in "
+            f"{', '.join(policy.trusted_associations) or '(none)'}{how}"
+        )
+    if policy.trigger_label and policy.trigger_label not in label_set:
+        return False, f"missing the trigger label {policy.trigger_label!r}"
+    if policy.include_labels and not label_set & set(policy.include_labels):
+        return False, f"has none of the included labels {', '.join(policy.include_labels)}"
+    excluded = sorted(label_set & set(policy.exclude_labels))
+    if excluded:
+        return False, f"has the excluded label {', '.join(excluded)}"
+    return True, ""
+
+
+def content_hash(title: str, body: str | None, labels: Sequence[str]) -> str:
+    """What sync compares to tell an edit: title, body and labels (order-free)."""
+    text = json.dumps(
+        [title, body or "", sorted(labels)], ensure_ascii=False, separators=(",", ":")
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
