@@ -18,7 +18,8 @@ from ghw.agents.parsers.claude import ClaudeStreamParser
 __all__ = ["READ_ONLY_DISALLOWED", "ClaudeCodeAgent"]
 
 PIN = "2.1.197"  # the newest release that runs on Node 20; the one ghw's tests drive
-READ_ONLY_DISALLOWED = "Write,Edit,MultiEdit,NotebookEdit,Bash"
+# Bash can write anything; worktrees write .git; subagents (Task/Agent) could carry writing tools.
+READ_ONLY_DISALLOWED = "Write,Edit,MultiEdit,NotebookEdit,Bash,EnterWorktree,Task,Agent"
 
 # Keep every connection on the configured API: without these the CLI also calls Anthropic's
 # own hosts (telemetry, updates, bootstrap) whatever ANTHROPIC_BASE_URL says.

@@ -206,7 +206,7 @@ class SubprocessAgent:
                 on_stdout=on_stdout,
                 on_stderr=on_stderr,
                 stdin_data=self.stdin_data(req),
-                timeout=self.settings.timeout,
+                time_limit=self.settings.timeout,
                 grace=self.settings.grace,
                 on_spawn=req.on_spawn,
                 stop=req.stop,

@@ -208,7 +208,7 @@ async def run_process(
     on_stdout: Callable[[str], None],
     on_stderr: Callable[[str], None],
     stdin_data: bytes | None = None,
-    timeout: float | None = None,
+    time_limit: float | None = None,
     grace: float = 10.0,
     on_spawn: OnSpawn | None = None,
     stop: asyncio.Event | None = None,
@@ -250,7 +250,7 @@ async def run_process(
         if stop_task is not None:
             watched.add(stop_task)  # type: ignore[arg-type]
         try:
-            await asyncio.wait(watched, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(watched, timeout=time_limit, return_when=asyncio.FIRST_COMPLETED)
         finally:
             if stop_task is not None:
                 stop_task.cancel()
