@@ -46,6 +46,7 @@ _CHUNK = 1 << 16
 _PR_SET_PDEATHSIG = 1
 # How long to wait for the pipes to close once the process group is gone.
 _DRAIN_AFTER_EXIT_S = 2.0
+_POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -187,17 +188,36 @@ async def _feed(stdin: asyncio.StreamWriter, data: bytes) -> None:
         await stdin.wait_closed()
 
 
+async def _exited(proc: asyncio.subprocess.Process) -> int:
+    """Wait for the leader to exit.
+
+    Not ``proc.wait()``: on Python 3.11 that also waits for the pipes to close, which never
+    happens while a grandchild still holds them. The child watcher sets ``returncode`` as soon
+    as the leader is reaped, so poll it.
+    """
+    while proc.returncode is None:
+        await asyncio.sleep(_POLL_S)
+    return proc.returncode
+
+
 async def _terminate(proc: asyncio.subprocess.Process, pgid: int, grace: float) -> None:
     """SIGTERM the group, give it ``grace`` seconds, then SIGKILL it; a second cancel skips
     the grace period."""
     _signal_group(pgid, signal.SIGTERM)
     try:
-        await asyncio.wait_for(proc.wait(), timeout=max(grace, 0.0))
+        await asyncio.wait_for(_exited(proc), timeout=max(grace, 0.0))
     except TimeoutError:
         pass
     finally:
         _signal_group(pgid, signal.SIGKILL)
-    await proc.wait()
+    await _exited(proc)
+
+
+def _close_transport(proc: asyncio.subprocess.Process) -> None:
+    # A process that escaped the group (setsid) may still hold our pipes; stop reading them.
+    transport = getattr(proc, "_transport", None)
+    if transport is not None:
+        transport.close()
 
 
 async def run_process(
@@ -244,7 +264,8 @@ async def run_process(
         tasks.append(asyncio.create_task(_drain(proc.stderr, on_stderr)))
         if stdin_data is not None and proc.stdin is not None:
             tasks.append(asyncio.create_task(_feed(proc.stdin, stdin_data)))
-        waiter = asyncio.create_task(proc.wait())
+        waiter = asyncio.create_task(_exited(proc))
+        tasks.append(waiter)
         watched: set[asyncio.Task[object]] = {waiter}  # type: ignore[arg-type]
         stop_task = asyncio.create_task(stop.wait()) if stop is not None else None
         if stop_task is not None:
@@ -264,6 +285,8 @@ async def run_process(
         _done, pending = await asyncio.wait(readers, timeout=_DRAIN_AFTER_EXIT_S)
         for t in pending:  # a member that escaped the group still holds a pipe: stop reading
             t.cancel()
+        if pending:
+            _close_transport(proc)
     except BaseException:
         if proc.returncode is None:
             try:
