@@ -195,7 +195,7 @@ async def _exited(proc: asyncio.subprocess.Process) -> int:
     happens while a grandchild still holds them. The child watcher sets ``returncode`` as soon
     as the leader is reaped, so poll it.
     """
-    while proc.returncode is None:
+    while proc.returncode is None:  # noqa: ASYNC110 - no event exists for "leader reaped"
         await asyncio.sleep(_POLL_S)
     return proc.returncode
 

@@ -154,7 +154,9 @@ async def test_cancel_terminates_group_and_propagates(tmp_path: Path) -> None:
             on_spawn=lambda pgid, start: spawned.append(pgid),
         )
     )
-    while not sink.out:
+    for _ in range(500):
+        if sink.out:
+            break
         await asyncio.sleep(0.02)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
