@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
@@ -83,6 +84,11 @@ class AgentSettings:
     def __post_init__(self) -> None:
         # Frozen dataclass: make the maps read-only too, so settings can be shared between runs.
         object.__setattr__(self, "args", tuple(self.args))
+        # Accept durations as timedelta too (the config layer parses `30m`).
+        for name in ("timeout", "grace"):
+            value = getattr(self, name)
+            if isinstance(value, timedelta):
+                object.__setattr__(self, name, value.total_seconds())
         object.__setattr__(self, "env", _frozen(self.env))
         object.__setattr__(self, "extra", _frozen(self.extra))
 

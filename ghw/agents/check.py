@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -58,7 +59,12 @@ def ensure_installed(settings: AgentSettings) -> None:
     agent = make_agent(settings)
     result = agent.check()
     if not result.installed:
-        command = getattr(agent, "command", settings.command or settings.name)
+        command = str(getattr(agent, "command", settings.command or settings.name))
+        if command and shutil.which(command):
+            # Present but unusable (e.g. the scripted agent's script is invalid).
+            raise AgentNotInstalledError(
+                f"agent {settings.name!r} cannot run: {result.install_hint}"
+            )
         raise AgentNotInstalledError(
             f"agent {settings.name!r} is configured but {command!r} is not installed "
             f"(not found on PATH); {result.install_hint}"

@@ -6,6 +6,7 @@ extra environment and its parser.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -13,7 +14,7 @@ import subprocess
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -41,17 +42,18 @@ log = structlog.get_logger("ghw.agents")
 _STDERR_TAIL = 20
 
 
-@contextlib.contextmanager
-def throwaway_copy(workspace: Path) -> Iterator[Path]:
+@contextlib.asynccontextmanager
+async def throwaway_copy(workspace: Path) -> AsyncIterator[Path]:
     """A temporary copy of the workspace for a CLI that cannot be made read-only: whatever it
-    writes is thrown away with the copy."""
-    parent = Path(tempfile.mkdtemp(prefix="ghw-ro-"))
+    writes is thrown away with the copy. Copying runs in a thread (a big checkout would
+    otherwise stall every other agent's pipes)."""
+    parent = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="ghw-ro-"))
     try:
         copy = parent / workspace.name
-        shutil.copytree(workspace, copy, symlinks=True)
+        await asyncio.to_thread(shutil.copytree, workspace, copy, symlinks=True)
         yield copy
     finally:
-        shutil.rmtree(parent, ignore_errors=True)
+        await asyncio.to_thread(shutil.rmtree, parent, True)
 
 
 class SubprocessAgent:
@@ -142,7 +144,7 @@ class SubprocessAgent:
                 t0,
             )
         if req.mode is AgentMode.READ_ONLY and self.read_only_copy:
-            with throwaway_copy(req.cwd) as copy:
+            async with throwaway_copy(req.cwd) as copy:
                 return await self._run_in(req, copy, program, env, t0)
         return await self._run_in(req, req.cwd, program, env, t0)
 

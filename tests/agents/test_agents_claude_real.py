@@ -90,6 +90,7 @@ async def test_write_two_turns(
     assert spawned and spawned[0][1] > 0
     assert [r["index"] for r in fake.requests if not r.get("side_call")] == [0, 1]
     assert "Write" in fake.requests[0]["tools"]
+    assert "create hello.txt" in fake.requests[0]["user_text"]  # the prompt came via stdin
 
 
 async def test_read_only_blocks_the_write_but_answers(

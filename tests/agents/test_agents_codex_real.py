@@ -66,6 +66,7 @@ async def test_write(
     assert res.session_id and (res.input_tokens, res.output_tokens, res.turns) == (200, 20, 1)
     assert res.cost_usd is None and res.model == "fake-model"
     assert "exited with code 0" in fake.requests[-1]["tool_outputs"][0]
+    assert "create hello.txt" in fake.requests[0]["user_text"]  # the prompt came via stdin
 
 
 async def test_read_only_sandbox_blocks_the_write(

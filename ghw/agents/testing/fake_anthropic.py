@@ -81,7 +81,14 @@ class _Handler(BaseHandler):
         msgs = [m for m in body.get("messages") or [] if m.get("role") in ("user", "assistant")]
         tools = [t.get("name") for t in body.get("tools") or [] if isinstance(t, dict)]
         index = sum(1 for m in msgs if m.get("role") == "assistant")
-        entry: dict[str, Any] = {"index": index, "tools": tools, "model": body.get("model")}
+        first = msgs[0].get("content") if msgs else ""
+        user_text = " ".join(_strings(first))
+        entry: dict[str, Any] = {
+            "index": index,
+            "tools": tools,
+            "model": body.get("model"),
+            "user_text": user_text,
+        }
         if not tools:
             turn: dict[str, Any] = {"text": "Fake side reply."}
             entry["side_call"] = True

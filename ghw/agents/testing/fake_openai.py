@@ -74,6 +74,13 @@ class _Handler(BaseHandler):
                 "model": body.get("model"),
                 "turn": turn,
                 "tool_outputs": outputs,
+                "user_text": " ".join(
+                    str(c.get("text"))
+                    for i in items
+                    if isinstance(i, dict) and i.get("role") == "user"
+                    for c in (i.get("content") or [])
+                    if isinstance(c, dict)
+                ),
             }
         )
         if turn.get("hang"):
