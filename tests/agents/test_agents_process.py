@@ -283,6 +283,7 @@ def test_scripted_agent_dies_with_sigkilled_ghw(tmp_path: Path, repo: Path, ghw_
     )
     try:
         pgid = int(wait_file(spawn_file).split()[0])
+        wait_file(Path(f"{spawn_file}.running"))  # sleeping in its delay, not reading stdin
         assert alive(pgid)
         runner.send_signal(signal.SIGKILL)
         runner.wait()

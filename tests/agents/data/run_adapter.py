@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from ghw.agents import AgentMode, AgentRequest, AgentSettings, make_agent
+from ghw.agents import AgentEvent, AgentMode, AgentRequest, AgentSettings, make_agent
 
 
 async def main() -> None:
@@ -26,6 +26,12 @@ async def main() -> None:
         Path(tmp).write_text(f"{pgid} {start!r}\n")
         os.replace(tmp, spawn_file)
 
+    def on_event(event: AgentEvent) -> None:
+        # The agent printed something: it is past reading its prompt and now working (the test
+        # must not kill ghw while the agent still waits on stdin, or the pipe's EOF ends it).
+        if event.kind == "text":
+            Path(spawn_file + ".running").write_text("1\n")
+
     await make_agent(settings).run(
         AgentRequest(
             prompt="long task",
@@ -35,6 +41,7 @@ async def main() -> None:
             issue="o/r#1",
             ghw_home=Path(ghw_home),
             on_spawn=on_spawn,
+            on_event=on_event,
             parent_env=dict(os.environ),
         )
     )
