@@ -19,6 +19,7 @@ from ghw.agents.check import AgentCheckRow, check_agents, ensure_installed
 from ghw.agents.env import build_agent_env, prepare_ghw_home
 from ghw.agents.process import kill_recorded_group, process_start_time
 from ghw.agents.registry import DEFAULT_AGENT, known_agents, make_agent
+from ghw.agents.transcript import transcript_path
 
 __all__ = [
     "DEFAULT_AGENT",
@@ -38,4 +39,5 @@ __all__ = [
     "make_agent",
     "prepare_ghw_home",
     "process_start_time",
+    "transcript_path",
 ]

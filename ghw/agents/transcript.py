@@ -16,9 +16,22 @@ from typing import IO, Any
 
 from ghw.agents.env import MIN_SECRET_LEN
 
-__all__ = ["REDACTED", "Redactor", "TranscriptWriter"]
+__all__ = ["REDACTED", "Redactor", "TranscriptWriter", "transcript_path"]
 
 REDACTED = "***"
+
+
+def transcript_path(issues_path: Path, issue: str, phase: str, seq: int) -> Path:
+    """``<issues_path>/<o>/<r>/<N>/transcripts/<phase>-<seq>.jsonl`` for ``issue`` "o/r#N"
+    (``seq``: the step's ``*Started`` event)."""
+    repo, sep, number = issue.rpartition("#")
+    owner, slash, name = repo.partition("/")
+    if not (sep and slash and owner and name and number.isdigit()) or "/" in name:
+        raise ValueError(f"not an issue reference owner/repo#N: {issue!r}")
+    for part in (owner, name):
+        if part in (".", "..") or part.startswith("-"):
+            raise ValueError(f"unsafe repository name in {issue!r}")
+    return issues_path / owner / name / number / "transcripts" / f"{phase}-{seq}.jsonl"
 
 
 class Redactor:

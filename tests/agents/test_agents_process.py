@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -48,6 +49,14 @@ def wait_file(path: Path, within: float = 10.0) -> str:
             return path.read_text().strip()
         time.sleep(0.02)
     raise AssertionError(f"{path} never appeared")
+
+
+def cleanup_group(spawn_file: Path) -> None:
+    """Leave nothing running even when the test failed half-way."""
+    if spawn_file.exists() and spawn_file.read_text().strip():
+        pgid = int(spawn_file.read_text().split()[0])
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
 
 
 class Sink:
@@ -266,6 +275,7 @@ def test_agent_dies_with_sigkilled_ghw_and_recorded_group_is_cleaned(
     finally:
         runner.kill()
         runner.wait()
+        cleanup_group(spawn_file)
 
 
 def test_scripted_agent_dies_with_sigkilled_ghw(tmp_path: Path, repo: Path, ghw_home: Path) -> None:
@@ -291,3 +301,4 @@ def test_scripted_agent_dies_with_sigkilled_ghw(tmp_path: Path, repo: Path, ghw_
     finally:
         runner.kill()
         runner.wait()
+        cleanup_group(spawn_file)

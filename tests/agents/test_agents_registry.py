@@ -120,3 +120,16 @@ def test_require_cli_fails_a_real_test_run(tmp_path: Path) -> None:
 
     assert "1 failed" in run("1")
     assert "1 skipped" in run("0")
+
+
+def test_durations_in_settings() -> None:
+    from datetime import timedelta
+
+    from ghw.agents.scripted import delay_seconds
+
+    s = AgentSettings(name="x", timeout=timedelta(minutes=30), grace=timedelta(seconds=10))  # type: ignore[arg-type]
+    assert (s.timeout, s.grace) == (1800.0, 10.0)
+    assert delay_seconds("2s") == 2.0 and delay_seconds(1.5) == 1.5 and delay_seconds(None) == 0
+    assert delay_seconds(timedelta(seconds=3)) == 3.0
+    with pytest.raises(ValueError):
+        delay_seconds("soon")

@@ -4,7 +4,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from ghw.agents.transcript import Redactor, TranscriptWriter
+import pytest
+
+from ghw.agents.transcript import Redactor, TranscriptWriter, transcript_path
 
 
 def test_redactor_raw_and_json_escaped() -> None:
@@ -38,3 +40,11 @@ def test_no_path_no_file() -> None:
     w = TranscriptWriter(None, Redactor([]))
     w.stdout("x")
     assert w.close() is None
+
+
+def test_transcript_path() -> None:
+    p = transcript_path(Path("/data"), "octo/app#42", "implement", 17)
+    assert p == Path("/data/octo/app/42/transcripts/implement-17.jsonl")
+    for bad in ("octo/app", "octo#1", "../x#1", "a/b/c#1", "o/r#x", "o/..#1"):
+        with pytest.raises(ValueError):
+            transcript_path(Path("/data"), bad, "plan", 1)
