@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -42,6 +43,12 @@ log = structlog.get_logger("ghw.agents")
 _STDERR_TAIL = 20
 
 
+def _copy_regular(src: str, dst: str) -> None:
+    # Only regular files: opening a FIFO or socket left in a workspace would block or fail.
+    if stat.S_ISREG(os.lstat(src).st_mode):
+        shutil.copy2(src, dst)
+
+
 @contextlib.asynccontextmanager
 async def throwaway_copy(workspace: Path) -> AsyncIterator[Path]:
     """A temporary copy of the workspace for a CLI that cannot be made read-only: whatever it
@@ -50,7 +57,9 @@ async def throwaway_copy(workspace: Path) -> AsyncIterator[Path]:
     parent = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="ghw-ro-"))
     try:
         copy = parent / workspace.name
-        await asyncio.to_thread(shutil.copytree, workspace, copy, symlinks=True)
+        await asyncio.to_thread(
+            shutil.copytree, workspace, copy, symlinks=True, copy_function=_copy_regular
+        )
         yield copy
     finally:
         await asyncio.to_thread(shutil.rmtree, parent, True)
@@ -143,10 +152,13 @@ class SubprocessAgent:
                 f"agent {self.name!r}: {self.command!r} not found on PATH; {self.install_hint}",
                 t0,
             )
-        if req.mode is AgentMode.READ_ONLY and self.read_only_copy:
-            async with throwaway_copy(req.cwd) as copy:
-                return await self._run_in(req, copy, program, env, t0)
-        return await self._run_in(req, req.cwd, program, env, t0)
+        try:
+            if req.mode is AgentMode.READ_ONLY and self.read_only_copy:
+                async with throwaway_copy(req.cwd) as copy:
+                    return await self._run_in(req, copy, program, env, t0)
+            return await self._run_in(req, req.cwd, program, env, t0)
+        except (shutil.Error, OSError) as exc:  # copy or transcript could not be made
+            return self._fail(req, "spawn_error", f"agent {self.name!r}: {exc}", t0)
 
     def _env(self, req: AgentRequest, home: AgentHome) -> dict[str, str]:
         return build_agent_env(

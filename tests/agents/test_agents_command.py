@@ -157,3 +157,17 @@ async def test_github_token_never_reaches_agent_transcript_or_logs(
     assert logs and TOKEN not in repr(logs)
     out = capsys.readouterr()
     assert TOKEN not in out.out and TOKEN not in out.err
+
+
+async def test_read_only_copy_skips_fifos_and_missing_cwd_fails_cleanly(
+    repo: Path, ghw_home: Path, parent_env: dict[str, str], tmp_path: Path
+) -> None:
+    import os
+
+    os.mkfifo(repo / "a.fifo")  # copying it with open() would block forever
+    res = await command("ls").run(
+        request(repo, ghw_home, parent_env, mode=AgentMode.READ_ONLY, phase="review")
+    )
+    assert res.success and "README.md" in res.text and "a.fifo" not in res.text
+    gone = await command("true").run(request(tmp_path / "nope", ghw_home, parent_env))
+    assert gone.error_kind == "spawn_error" and not gone.success
