@@ -69,7 +69,9 @@ CREATE TABLE IF NOT EXISTS issues (
     agent              TEXT,
     ready_at           TEXT
 );
-CREATE INDEX IF NOT EXISTS issues_ready ON issues (state, ready_at);
+-- claims walk these in order (oldest issue first) and stop at the first ready, unleased row
+CREATE INDEX IF NOT EXISTS issues_claim_repo ON issues (state, repo, number);
+CREATE INDEX IF NOT EXISTS issues_claim_any ON issues (state, number, repo);
 CREATE INDEX IF NOT EXISTS issues_repo ON issues (repo, number);
 
 -- Projection: repository streams (registration, sync cursor and ETag, recorded rate-limit waits).
