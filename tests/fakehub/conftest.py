@@ -7,10 +7,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fakehub_helpers import TOKEN
 
 from ghw.fakehub import FakeHub
-
-from fakehub_helpers import TOKEN
 
 
 @pytest.fixture
@@ -34,5 +33,3 @@ def api(hub: FakeHub) -> Iterator[httpx.Client]:
     }
     with httpx.Client(base_url=hub.base_url, headers=headers, timeout=10) as client:
         yield client
-
-

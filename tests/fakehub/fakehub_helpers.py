@@ -18,7 +18,9 @@ def git_auth_args(token: str = TOKEN) -> list[str]:
     return ["-c", f"http.extraHeader=Authorization: Basic {basic}"]
 
 
-def git(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def git(
+    *args: str, cwd: Path | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(
         {

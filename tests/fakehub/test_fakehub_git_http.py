@@ -69,11 +69,28 @@ def test_large_push_and_clone_stream_without_deadlock(hub: FakeHub, tmp_path: Pa
     git("add", "-A", cwd=work)
     git("commit", "--quiet", "-m", "big files", cwd=work)
     head = git("rev-parse", "HEAD", cwd=work).stdout.strip()
-    git(*git_auth_args(), "-c", "http.postBuffer=1048576", "push", "--quiet", "origin", "big", cwd=work)
+    git(
+        *git_auth_args(),
+        "-c",
+        "http.postBuffer=1048576",
+        "push",
+        "--quiet",
+        "origin",
+        "big",
+        cwd=work,
+    )
     pushes = [e for e in hub.control.requests() if e["path"].endswith("/git-receive-pack")]
     assert pushes and pushes[-1]["status"] == 200
     assert pushes[-1]["headers"].get("Transfer-Encoding") == "chunked"
     again = tmp_path / "again"
-    git(*git_auth_args(), "clone", "--quiet", "--branch", "big", hub.clone_url("demo/calc"), str(again))
+    git(
+        *git_auth_args(),
+        "clone",
+        "--quiet",
+        "--branch",
+        "big",
+        hub.clone_url("demo/calc"),
+        str(again),
+    )
     assert git("rev-parse", "HEAD", cwd=again).stdout.strip() == head
     assert (again / "blob2.bin").stat().st_size == 4 * 1024 * 1024

@@ -108,7 +108,9 @@ def test_etag_304_until_content_changes(api: httpx.Client, hub: FakeHub) -> None
     assert again.headers["etag"] == etag
     # A 304 is free, as on GitHub.
     assert again.headers["x-ratelimit-used"] == first.headers["x-ratelimit-used"]
-    other_page = api.get("/repos/demo/calc/issues?state=all&per_page=2", headers={"If-None-Match": etag})
+    other_page = api.get(
+        "/repos/demo/calc/issues?state=all&per_page=2", headers={"If-None-Match": etag}
+    )
     assert other_page.status_code == 200
     hub.control.edit_issue("demo/calc", 2, title="divide() is wrong")
     changed = api.get(url, headers={"If-None-Match": etag})
@@ -123,7 +125,12 @@ def test_since_filters_on_updated_at_inclusive(api: httpx.Client, hub: FakeHub) 
         hub.control.edit_issue(repo, n, updated_at=f"2030-01-0{n}T00:00:00Z")
     got = api.get(
         "/repos/demo/calc/issues",
-        params={"state": "all", "since": "2030-01-03T00:00:00Z", "sort": "updated", "direction": "asc"},
+        params={
+            "state": "all",
+            "since": "2030-01-03T00:00:00Z",
+            "sort": "updated",
+            "direction": "asc",
+        },
     ).json()
     assert [i["number"] for i in got] == [3, 4]
     assert got[0]["updated_at"] == "2030-01-03T00:00:00Z"
@@ -162,7 +169,9 @@ def test_sort_updated_and_created(api: httpx.Client, hub: FakeHub) -> None:
 
 def test_pull_requests_appear_in_issue_list(api: httpx.Client, hub: FakeHub) -> None:
     hub.control.push_files("demo/calc", "ghw/issue-1", {"calc/ops.py": "x = 1\n"})
-    api.post("/repos/demo/calc/pulls", json={"title": "Fix", "head": "demo:ghw/issue-1", "base": "main"})
+    api.post(
+        "/repos/demo/calc/pulls", json={"title": "Fix", "head": "demo:ghw/issue-1", "base": "main"}
+    )
     items = api.get("/repos/demo/calc/issues", params={"state": "all"}).json()
     pulls = [i for i in items if "pull_request" in i]
     assert [p["number"] for p in pulls] == [5]
@@ -195,7 +204,9 @@ def test_comments_list_and_create(api: httpx.Client, hub: FakeHub) -> None:
     assert api.post("/repos/demo/calc/issues/1/comments", json={}).status_code == 422
     assert api.post("/repos/demo/calc/issues/77/comments", json={"body": "x"}).status_code == 404
     for n in range(4):
-        hub.control.add_comment("demo/calc", 2, f"c{n}", author="alice", author_association="MEMBER")
+        hub.control.add_comment(
+            "demo/calc", 2, f"c{n}", author="alice", author_association="MEMBER"
+        )
     page = api.get("/repos/demo/calc/issues/2/comments", params={"per_page": 3})
     assert [c["body"] for c in page.json()] == ["c0", "c1", "c2"]
     assert [c["body"] for c in api.get(page.links["next"]["url"]).json()] == ["c3"]

@@ -18,8 +18,12 @@ def _create(api: httpx.Client, head: str, base: str = "main", **more: object) ->
 
 
 def test_create_pull_from_pushed_branch(api: httpx.Client, hub: FakeHub, tmp_path: Path) -> None:
-    sha = push_branch(hub, tmp_path, "ghw/issue-1", {"calc/ops.py": "def add(x, y):\n    return x + y\n"})
-    response = _create(api, "demo:ghw/issue-1", body="Fixes #1\n<!-- ghw:issue=1 key=k -->", draft=True)
+    sha = push_branch(
+        hub, tmp_path, "ghw/issue-1", {"calc/ops.py": "def add(x, y):\n    return x + y\n"}
+    )
+    response = _create(
+        api, "demo:ghw/issue-1", body="Fixes #1\n<!-- ghw:issue=1 key=k -->", draft=True
+    )
     assert response.status_code == 201
     pull = response.json()
     assert pull["number"] == 5
