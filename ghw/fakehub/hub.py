@@ -52,6 +52,18 @@ class FakeHub:
         self.store = Store(self.data_dir, self.clock)
         #: True when ``seed`` was applied (the data directory held no state before).
         self.seeded = False
+        try:
+            self._open(seed, port, api_login)
+        except BaseException:
+            if self._owns_dir:
+                shutil.rmtree(self.data_dir, ignore_errors=True)
+            raise
+        self._thread: threading.Thread | None = None
+        self._control: FakeHubControl | None = None
+        self._stopped = False
+
+    def _open(self, seed: str | Path | None, port: int, api_login: str) -> None:
+        """Load or seed the state, then bind the server socket."""
         if not self.store.load():
             if seed is not None:
                 apply_seed(self.store, seed)
@@ -78,9 +90,6 @@ class FakeHub:
 
         self.server = FakeHubServer(port, make_ctx)
         self.ctx = self.server.ctx
-        self._thread: threading.Thread | None = None
-        self._control: FakeHubControl | None = None
-        self._stopped = False
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -121,6 +130,7 @@ class FakeHub:
             self.server.shutdown()
             self._thread.join(timeout=5)
         self.server.server_close()
+        self.server.close_connections()
         if self._owns_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 

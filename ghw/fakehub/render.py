@@ -33,6 +33,8 @@ class Renderer:
     def __init__(self, store: Store, base_url: str) -> None:
         self.store = store
         self.base = base_url.rstrip("/")
+        # full_name -> (repository version, JSON): a PR list renders the repo twice per item.
+        self._repo_cache: dict[str, tuple[int, dict[str, Any]]] = {}
 
     # ---------------------------------------------------------------- accounts and repos
 
@@ -71,6 +73,14 @@ class Renderer:
         return f"{self.base}/{repo.full_name}.git"
 
     def repo(self, repo: Repo) -> dict[str, Any]:
+        cached = self._repo_cache.get(repo.full_name)
+        if cached is not None and cached[0] == repo.version:
+            return cached[1]
+        data = self._repo(repo)
+        self._repo_cache[repo.full_name] = (repo.version, data)
+        return data
+
+    def _repo(self, repo: Repo) -> dict[str, Any]:
         api = self.repo_api(repo)
         ts = format_ts(repo.created_at)
         open_count = sum(1 for i in repo.issues.values() if i.state == "open")

@@ -33,9 +33,10 @@ from typing import Any
 
 import yaml
 
+from ghw.fakehub.errors import ApiError
 from ghw.fakehub.store import IssueSpec, Store
 
-__all__ = ["DEMO_SEED", "apply_seed", "demo_dir", "load_seed", "resolve_seed"]
+__all__ = ["DEMO_SEED", "SeedError", "apply_seed", "demo_dir", "load_seed", "resolve_seed"]
 
 DEMO_SEED = "demo"
 
@@ -60,7 +61,10 @@ def resolve_seed(seed: str | Path) -> Path:
 
 
 def load_seed(path: Path) -> dict[str, Any]:
-    data = yaml.safe_load(path.read_text("utf-8")) or {}
+    try:
+        data = yaml.safe_load(path.read_text("utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise SeedError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise SeedError(f"{path}: a seed is a mapping with 'owners' and 'repositories'")
     return data
@@ -85,6 +89,15 @@ def apply_seed(store: Store, seed: str | Path) -> None:
     """Create everything the seed describes. Call only on a store without state."""
     path = resolve_seed(seed)
     data = load_seed(path)
+    try:
+        _apply(store, path, data)
+    except ApiError as exc:
+        raise SeedError(f"{path}: {exc.message} {exc.errors or ''}".strip()) from exc
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise SeedError(f"{path}: malformed seed ({type(exc).__name__}: {exc})") from exc
+
+
+def _apply(store: Store, path: Path, data: dict[str, Any]) -> None:
     for owner in data.get("owners") or ():
         store.ensure_owner(str(owner["login"]), str(owner.get("kind") or "user"))
     for entry in data.get("repositories") or ():

@@ -13,6 +13,7 @@ import hashlib
 import json
 import socket
 import struct
+import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,6 +54,29 @@ class FakeHubServer(ThreadingHTTPServer):
         self.ctx: HubContext = ctx_factory(f"http://127.0.0.1:{self.server_address[1]}")
         self.api_router: Router = build_api_router()
         self.control_router: Router = build_control_router()
+        self._connections: set[socket.socket] = set()
+        self._conn_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._conn_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._conn_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End idle keep-alive connections, so a stopped hub answers nobody."""
+        with self._conn_lock:
+            connections = list(self._connections)
+            self._connections.clear()
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     @property
     def port(self) -> int:

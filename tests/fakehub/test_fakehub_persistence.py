@@ -133,3 +133,17 @@ repositories:
         assert (work / "README.md").read_text() == "# Widgets\n"
         assert api.get("/repos/demo/calc").status_code == 404  # only what the seed says
         api.close()
+
+
+def test_bad_seed_is_refused_and_temp_dir_cleaned(tmp_path: Path) -> None:
+    import pytest
+
+    from ghw.fakehub.seed import SeedError
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("repositories:\n  - name: a/b\n    issues:\n      - body: no title\n")
+    with pytest.raises(SeedError, match="Validation Failed"):
+        FakeHub(seed=bad)
+    bad.write_text("repositories: [unclosed\n")
+    with pytest.raises(SeedError, match="not valid YAML"):
+        FakeHub(data_dir=tmp_path / "d", seed=bad)
