@@ -108,8 +108,13 @@ class FakeHub:
         hub.serve_in_background()
         return hub
 
+    def _warm_all(self) -> None:
+        for repo in list(self.store.repos.values()):
+            self.ctx.render.warm(repo, list(repo.issues.values()))
+
     def serve_in_background(self) -> None:
         if self._thread is None:
+            threading.Thread(target=self._warm_all, name="fakehub-warm", daemon=True).start()
             self._thread = threading.Thread(
                 target=self.serve_forever, name=f"fakehub:{self.port}", daemon=True
             )

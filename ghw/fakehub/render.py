@@ -35,6 +35,8 @@ class Renderer:
         self.base = base_url.rstrip("/")
         # full_name -> (repository version, JSON): a PR list renders the repo twice per item.
         self._repo_cache: dict[str, tuple[int, dict[str, Any]]] = {}
+        # (login, kind, id) -> JSON; an account's JSON only changes if its kind does.
+        self._user_cache: dict[tuple[str, str, int], dict[str, Any]] = {}
 
     # ---------------------------------------------------------------- accounts and repos
 
@@ -42,6 +44,14 @@ class Renderer:
         if login is None:
             return None
         owner = self.store.owner(login) or Owner(login=login, id=0)
+        key = (owner.login, owner.kind, owner.id)
+        cached = self._user_cache.get(key)
+        if cached is None:
+            cached = self._user(owner)
+            self._user_cache[key] = cached
+        return cached
+
+    def _user(self, owner: Owner) -> dict[str, Any]:
         kind = {"org": "Organization", "bot": "Bot"}.get(owner.kind, "User")
         api = f"{self.base}/users/{owner.login}"
         return {
@@ -202,6 +212,15 @@ class Renderer:
                 "merged_at": format_ts(issue.pull.merged_at),
             }
         return data
+
+    def warm(self, repo: Repo, issues: list[Issue], batch: int = 200) -> None:
+        """Render ``issues`` ahead of the first list request, a batch per lock hold, so the
+        first sync of a freshly bulk-seeded repository is as fast as later ones."""
+        for start in range(0, len(issues), batch):
+            with self.store.lock:
+                for issue in issues[start : start + batch]:
+                    if issue.cached_json is None:
+                        self.issue_bytes(repo, issue)
 
     def issue_bytes(self, repo: Repo, issue: Issue) -> bytes:
         """The issue's JSON, cached on the record until it next changes."""

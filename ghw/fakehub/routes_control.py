@@ -6,6 +6,7 @@ can arrange a scenario without disturbing what it then observes. Documented in d
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from ghw.fakehub.clock import format_ts, parse_ts
@@ -204,6 +205,9 @@ def bulk_create_issues(ctx: HubContext, req: Request) -> Response:
         raise validation_failed({"resource": "Issue", "code": "missing_field", "field": "issues"})
     specs = [IssueSpec.from_mapping(x) for x in items]
     created = ctx.store.bulk_create(repo, specs)
+    threading.Thread(
+        target=ctx.render.warm, args=(repo, created), name="fakehub-warm", daemon=True
+    ).start()
     return json_response({"numbers": [i.number for i in created]}, 201)
 
 

@@ -28,6 +28,12 @@ def test_clone_with_credentials_in_url(hub: FakeHub, tmp_path: Path) -> None:
     assert (tmp_path / "c" / "README.md").exists()
 
 
+def test_clone_with_bearer_extra_header(hub: FakeHub, tmp_path: Path) -> None:
+    header = "http.extraHeader=Authorization: Bearer ghs_anything"
+    git("-c", header, "clone", "--quiet", hub.clone_url("demo/calc"), str(tmp_path / "b"))
+    assert (tmp_path / "b" / "calc" / "ops.py").exists()
+
+
 def test_clone_without_credentials_is_refused(hub: FakeHub, tmp_path: Path) -> None:
     proc = git("clone", hub.clone_url("demo/calc"), str(tmp_path / "nope"), check=False)
     assert proc.returncode != 0

@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 from fakehub_helpers import TOKEN, git, git_auth_args
 
 from ghw.fakehub import FakeHub
+from ghw.fakehub.seed import SeedError
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -136,10 +138,6 @@ repositories:
 
 
 def test_bad_seed_is_refused_and_temp_dir_cleaned(tmp_path: Path) -> None:
-    import pytest
-
-    from ghw.fakehub.seed import SeedError
-
     bad = tmp_path / "bad.yaml"
     bad.write_text("repositories:\n  - name: a/b\n    issues:\n      - body: no title\n")
     with pytest.raises(SeedError, match="Validation Failed"):
