@@ -90,7 +90,8 @@ def apply_seed(store: Store, seed: str | Path) -> None:
     path = resolve_seed(seed)
     data = load_seed(path)
     try:
-        _apply(store, path, data)
+        with store.deferred_writes():
+            _apply(store, path, data)
     except ApiError as exc:
         raise SeedError(f"{path}: {exc.message} {exc.errors or ''}".strip()) from exc
     except (KeyError, TypeError, AttributeError) as exc:

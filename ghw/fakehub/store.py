@@ -18,7 +18,8 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,9 @@ class Store:
         self.repos: dict[str, Repo] = {}
         self.counters: dict[str, int] = {}
         self._list_cache: dict[tuple[Any, ...], list[Issue]] = {}
+        self._deferring = False
+        self._dirty_repos: dict[str, Repo] = {}
+        self._dirty_meta = False
 
     # ---------------------------------------------------------------- persistence
 
@@ -171,8 +175,32 @@ class Store:
     def _repo_file(self, repo: Repo) -> Path:
         return self.data_dir / "repos" / repo.owner / f"{repo.name}.json"
 
+    @contextmanager
+    def deferred_writes(self) -> Iterator[None]:
+        """Write once at the end instead of after every change (seeding: one write per file)."""
+        with self.lock:
+            self._deferring = True
+            try:
+                yield
+            except BaseException:
+                # Nothing reaches the disk: the directory still looks empty (unseeded).
+                self._dirty_repos.clear()
+                self._dirty_meta = False
+                raise
+            finally:
+                self._deferring = False
+            for repo in self._dirty_repos.values():
+                self._write_repo(repo)
+            self._dirty_repos.clear()
+            if self._dirty_meta:
+                self.save_meta()
+
     def save_meta(self) -> None:
         with self.lock:
+            if self._deferring:
+                self._dirty_meta = True
+                return
+            self._dirty_meta = False
             meta = {
                 "format": FORMAT_VERSION,
                 "counters": self.counters,
@@ -189,10 +217,17 @@ class Store:
             repo.version += 1
             if len(self._list_cache) > 256:
                 self._list_cache.clear()
-            data = json.dumps(repo.issues_dict(), separators=(",", ":")).encode()
-            _atomic_write(self._repo_file(repo), data)
+            if self._deferring:
+                self._dirty_repos[repo.full_name.lower()] = repo
+                self._dirty_meta = True
+                return
+            self._write_repo(repo)
             # Counters (issue and comment ids) moved too.
             self.save_meta()
+
+    def _write_repo(self, repo: Repo) -> None:
+        data = json.dumps(repo.issues_dict(), separators=(",", ":")).encode()
+        _atomic_write(self._repo_file(repo), data)
 
     def next_id(self, kind: str) -> int:
         with self.lock:
