@@ -13,6 +13,7 @@ import hashlib
 import json
 import socket
 import struct
+import sys
 import threading
 import time
 import uuid
@@ -66,6 +67,14 @@ class FakeHubServer(ThreadingHTTPServer):
         with self._conn_lock:
             self._connections.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer is normal (resets, killed git); anything else is a
+        bug worth a traceback on stderr."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
         """End idle keep-alive connections, so a stopped hub answers nobody."""
@@ -214,6 +223,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._log(path, query, response.status, started)
 
     def _start_git_response(self, status: int, headers: list[tuple[str, str]]) -> None:
+        if self.command == "POST" and not any(n.lower() == "connection" for n, _ in headers):
+            # The CGI may stop reading early; never reuse a connection with body bytes left.
+            headers = [*headers, ("Connection", "close")]
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
