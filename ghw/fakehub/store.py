@@ -424,19 +424,35 @@ class Store:
             raise validation_failed(
                 {"resource": "Issue", "code": "invalid", "field": sorted(unknown)[0]}
             )
+        # Validate everything first, so a refused change leaves the issue untouched.
+        if "title" in changes and not changes["title"]:
+            raise validation_failed(
+                {"resource": "Issue", "code": "missing_field", "field": "title"}
+            )
+        association = (
+            _check_association(str(changes["author_association"]))
+            if "author_association" in changes
+            else None
+        )
+        if "state" in changes and changes["state"] not in {"open", "closed"}:
+            raise validation_failed({"resource": "Issue", "code": "invalid", "field": "state"})
+        if changes.get("state_reason") not in STATE_REASONS:
+            raise validation_failed(
+                {"resource": "Issue", "code": "invalid", "field": "state_reason"}
+            )
+        explicit = _opt_ts(changes.get("updated_at"))
+        created = _opt_ts(changes.get("created_at"))
         with self.lock:
+            when = explicit if explicit is not None else max(self.clock.now_int(), issue.created_at)
+            before = self._snapshot(issue)
             if "title" in changes:
-                if not changes["title"]:
-                    raise validation_failed(
-                        {"resource": "Issue", "code": "missing_field", "field": "title"}
-                    )
                 issue.title = str(changes["title"])
             if "body" in changes:
                 issue.body = changes["body"]
             if "author" in changes:
                 issue.author = self.ensure_owner(str(changes["author"])).login
-            if "author_association" in changes:
-                issue.author_association = _check_association(str(changes["author_association"]))
+            if association is not None:
+                issue.author_association = association
             if "labels" in changes:
                 issue.labels = [self._label(repo, str(x)) for x in dict.fromkeys(changes["labels"])]
             for name in changes.get("add_labels") or ():
@@ -445,21 +461,36 @@ class Store:
                     issue.labels.append(canonical)
             for name in changes.get("remove_labels") or ():
                 issue.labels = [x for x in issue.labels if x.lower() != str(name).lower()]
-            if "created_at" in changes:
-                issue.created_at = parse_ts(changes["created_at"])
-            explicit = _opt_ts(changes.get("updated_at"))
-            self._touch(issue, explicit)
-            if "state" in changes:
+            if created is not None:
+                issue.created_at = created
+            if "state" in changes and changes["state"] != issue.state:
+                self._touch(issue, when)
                 self._set_state(
                     issue,
                     str(changes["state"]),
                     changes.get("state_reason"),
                     actor or changes.get("actor") or issue.author,
                 )
-            elif "state_reason" in changes:
+            elif "state_reason" in changes and issue.state == "closed":
                 issue.state_reason = changes["state_reason"]
+            if explicit is None and self._snapshot(issue) == before:
+                return issue  # nothing changed: GitHub keeps updated_at too
+            self._touch(issue, when)
             self.save_repo(repo)
             return issue
+
+    @staticmethod
+    def _snapshot(issue: Issue) -> tuple[Any, ...]:
+        return (
+            issue.title,
+            issue.body,
+            issue.author,
+            issue.author_association,
+            tuple(issue.labels),
+            issue.state,
+            issue.state_reason,
+            issue.created_at,
+        )
 
     def _set_state(self, issue: Issue, state: str, reason: Any, actor: str) -> None:
         if state not in {"open", "closed"}:

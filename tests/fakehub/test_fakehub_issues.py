@@ -119,6 +119,18 @@ def test_etag_304_until_content_changes(api: httpx.Client, hub: FakeHub) -> None
     assert any(i["title"] == "divide() is wrong" for i in changed.json())
 
 
+def test_no_op_edit_keeps_updated_at_and_etag(api: httpx.Client, hub: FakeHub) -> None:
+    url = "/repos/demo/calc/issues?state=all"
+    first = api.get(url)
+    hub.control.set_clock(offset=7200)
+    hub.control.add_labels("demo/calc", 1, ["BUG"])  # already there (labels ignore case)
+    hub.control.edit_issue("demo/calc", 2, title=first.json()[2]["title"])
+    again = api.get(url, headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    edited = hub.control.edit_issue("demo/calc", 2, body="new body")
+    assert edited["updated_at"] > first.json()[2]["updated_at"]
+
+
 def test_since_filters_on_updated_at_inclusive(api: httpx.Client, hub: FakeHub) -> None:
     repo = "demo/calc"
     for n in (1, 2, 3, 4):
