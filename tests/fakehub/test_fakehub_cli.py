@@ -67,6 +67,25 @@ def test_fixed_port(tmp_path: Path) -> None:
         assert hub.base_url == f"http://127.0.0.1:{port}"
 
 
+def test_module_runs_serve_by_default(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ghw.fakehub", "--data", str(tmp_path / "d")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert httpx.get(f"{url}/_fakehub/health").json()["ok"] is True
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_bad_seed_exits_2(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "ghw.fakehub", "serve", "--seed", str(tmp_path / "missing.yaml")],

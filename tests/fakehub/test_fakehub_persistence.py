@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fakehub_helpers import TOKEN, git, git_auth_args
 
-from ghw.fakehub import FakeHub
+from ghw.fakehub import Clock, FakeHub
 from ghw.fakehub.seed import SeedError
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -145,3 +145,15 @@ def test_bad_seed_is_refused_and_temp_dir_cleaned(tmp_path: Path) -> None:
     bad.write_text("repositories: [unclosed\n")
     with pytest.raises(SeedError, match="not valid YAML"):
         FakeHub(data_dir=tmp_path / "d", seed=bad)
+
+
+def test_injected_clock_sets_timestamps(tmp_path: Path) -> None:
+    clock = Clock(source=lambda: 1_700_000_000.0)
+    with FakeHub.start(data_dir=tmp_path / "c", clock=clock) as hub:
+        hub.control.create_repo("me/r")
+        issue = hub.control.create_issue("me/r", "At a fixed time")
+        assert issue["created_at"] == "2023-11-14T22:13:20Z"
+        clock.set_offset(60)
+        edited = hub.control.edit_issue("me/r", 1, title="Later")
+        assert edited["updated_at"] == "2023-11-14T22:14:20Z"
+        assert hub.control.clock()["epoch"] == 1_700_000_060

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -162,3 +163,18 @@ def test_comment_on_pull_request(api: httpx.Client, hub: FakeHub) -> None:
     assert response.json()["html_url"].startswith(f"{hub.base_url}/demo/calc/pull/5#issuecomment-")
     assert api.get("/repos/demo/calc/pulls/5").json()["comments"] == 1
     assert api.get("/repos/demo/calc/pulls/4").status_code == 404  # an issue, not a PR
+
+
+def test_parallel_duplicate_creates_open_exactly_one(hub: FakeHub) -> None:
+    hub.control.push_files("demo/calc", "race", {"r.txt": "r\n"})
+
+    def create(_: int) -> int:
+        with httpx.Client(base_url=hub.base_url, headers={"Authorization": "Bearer t"}) as c:
+            return c.post(
+                "/repos/demo/calc/pulls",
+                json={"title": "Race", "head": "demo:race", "base": "main"},
+            ).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = sorted(pool.map(create, range(8)))
+    assert statuses == [201] + [422] * 7
