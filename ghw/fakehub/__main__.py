@@ -1,0 +1,15 @@
+"""``python -m ghw.fakehub [serve] [--port N] [--data DIR] [--seed demo|FILE]``.
+
+``serve`` is the only command, so it may be left out.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ghw.fakehub.cli import main
+
+if __name__ == "__main__":
+    if len(sys.argv) == 1 or (sys.argv[1].startswith("--") and sys.argv[1] != "--help"):
+        sys.argv.insert(1, "serve")
+    main()

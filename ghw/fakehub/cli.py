@@ -1,0 +1,84 @@
+"""``ghw fakehub serve``: the embedded GitHub as a command (also ``python -m ghw.fakehub serve``).
+
+The first line of stdout is the API base URL, flushed, so a parent process can read it and go.
+SIGINT and SIGTERM stop the server cleanly (a temporary data directory is removed).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="fakehub",
+    help="The embedded GitHub-compatible server (API + git over HTTP) for tests and the demo.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _group() -> None:
+    """The embedded GitHub-compatible server."""
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1; 0 picks a free one.")] = 0,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="State directory (default: a temporary one, removed on exit)."),
+    ] = None,
+    seed: Annotated[
+        str | None,
+        typer.Option(help="'demo' or a seed YAML file; applied only to an empty data directory."),
+    ] = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM; prints the API base URL as the first line of stdout.
+
+    Examples:
+
+        ghw fakehub serve --seed demo
+
+        ghw fakehub serve --port 8123 --data ./hub --seed seed.yaml
+    """
+    from ghw.fakehub.hub import FakeHub
+    from ghw.fakehub.seed import SeedError
+
+    try:
+        hub = FakeHub(data_dir=data, seed=seed, port=port)
+    except SeedError as exc:
+        typer.echo(f"fakehub: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except OSError as exc:
+        typer.echo(f"fakehub: cannot start: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        hub.serve_in_background()
+        sys.stdout.write(hub.base_url + "\n")
+        sys.stdout.flush()
+        typer.echo(f"fakehub: serving {hub.base_url}, data in {hub.data_dir}", err=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        hub.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,251 @@
+"""The GitHub REST endpoints fakehub serves (the ones ghw's client uses, §9 of the product spec)."""
+
+from __future__ import annotations
+
+from ghw.fakehub.clock import parse_ts
+from ghw.fakehub.context import HubContext
+from ghw.fakehub.errors import not_found, validation_failed
+from ghw.fakehub.http_util import Request, Response, Router, json_response, paginate
+from ghw.fakehub.model import Issue, Repo
+from ghw.fakehub.pulls import association_for, create_pull, live_shas, pull_diff, pull_stats
+from ghw.fakehub.render import dumps
+
+__all__ = ["build_api_router"]
+
+DOCS_REPO = "https://docs.github.com/rest/repos/repos#get-a-repository"
+DOCS_ISSUE = "https://docs.github.com/rest/issues/issues#get-an-issue"
+DOCS_PULL = "https://docs.github.com/rest/pulls/pulls#get-a-pull-request"
+DOCS_ORG_REPOS = "https://docs.github.com/rest/repos/repos#list-organization-repositories"
+DOCS_USER_REPOS = "https://docs.github.com/rest/repos/repos#list-repositories-for-a-user"
+
+
+def _repo(ctx: HubContext, req: Request) -> Repo:
+    repo = ctx.store.repo(req.params["owner"], req.params["repo"])
+    if repo is None:
+        raise not_found(DOCS_REPO)
+    return repo
+
+
+def _issue(ctx: HubContext, req: Request, repo: Repo) -> Issue:
+    issue = repo.issues.get(int(req.params["number"]))
+    if issue is None:
+        raise not_found(DOCS_ISSUE)
+    return issue
+
+
+def _choice(req: Request, name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = req.arg(name) or default
+    if value not in allowed:
+        raise validation_failed({"resource": "Search", "field": name, "code": "invalid"})
+    return value
+
+
+def _since(req: Request) -> int | None:
+    raw = req.arg("since")
+    if not raw:
+        return None
+    try:
+        return parse_ts(raw)
+    except ValueError as exc:
+        raise validation_failed({"resource": "Issue", "field": "since", "code": "invalid"}) from exc
+
+
+def _list_bytes(items: list[bytes]) -> bytes:
+    return b"[" + b",".join(items) + b"]"
+
+
+# ---------------------------------------------------------------- accounts and repositories
+
+
+def get_user(ctx: HubContext, req: Request) -> Response:
+    ctx.store.ensure_owner(ctx.api_login)
+    return json_response(ctx.render.user(ctx.api_login))
+
+
+def get_rate_limit(ctx: HubContext, req: Request) -> Response:
+    headers = ctx.rate.headers(count=False)
+    core = {
+        "limit": int(headers["X-RateLimit-Limit"]),
+        "remaining": int(headers["X-RateLimit-Remaining"]),
+        "reset": int(headers["X-RateLimit-Reset"]),
+        "used": int(headers["X-RateLimit-Used"]),
+        "resource": "core",
+    }
+    return json_response({"resources": {"core": core}, "rate": core})
+
+
+def get_repo(ctx: HubContext, req: Request) -> Response:
+    return json_response(ctx.render.repo(_repo(ctx, req)))
+
+
+def _repo_list(ctx: HubContext, req: Request, repos: list[Repo], default_sort: str) -> Response:
+    sort = _choice(req, "sort", ("created", "updated", "pushed", "full_name"), default_sort)
+    default_dir = "asc" if sort == "full_name" else "desc"
+    direction = _choice(req, "direction", ("asc", "desc"), default_dir)
+    if sort == "full_name":
+        repos = sorted(repos, key=lambda r: r.full_name.lower())
+    else:
+        repos = sorted(repos, key=lambda r: (r.created_at, r.id))
+    if direction == "desc":
+        repos.reverse()
+    page, link = paginate(ctx.base_url, req, repos)
+    body = _list_bytes([dumps(ctx.render.repo(r)) for r in page])
+    return Response(body=body, headers={"Link": link} if link else {})
+
+
+def list_org_repos(ctx: HubContext, req: Request) -> Response:
+    owner = ctx.store.owner(req.params["owner"])
+    if owner is None or owner.kind != "org":
+        raise not_found(DOCS_ORG_REPOS)
+    return _repo_list(ctx, req, ctx.store.repos_of(owner.login), "created")
+
+
+def list_user_repos(ctx: HubContext, req: Request) -> Response:
+    # As on GitHub, /users/{login}/repos answers for organisations too; /orgs/{user} does not.
+    owner = ctx.store.owner(req.params["owner"])
+    if owner is None:
+        raise not_found(DOCS_USER_REPOS)
+    return _repo_list(ctx, req, ctx.store.repos_of(owner.login), "full_name")
+
+
+# ---------------------------------------------------------------- issues
+
+
+def list_issues(ctx: HubContext, req: Request) -> Response:
+    repo = _repo(ctx, req)
+    state = _choice(req, "state", ("open", "closed", "all"), "open")
+    sort = _choice(req, "sort", ("created", "updated", "comments"), "created")
+    direction = _choice(req, "direction", ("asc", "desc"), "desc")
+    raw_labels = req.arg("labels") or ""
+    labels = tuple(x.strip() for x in raw_labels.split(",") if x.strip())
+    with ctx.store.lock:
+        items = ctx.store.list_issues(
+            repo, state=state, labels=labels, since=_since(req), sort=sort, direction=direction
+        )
+        page, link = paginate(ctx.base_url, req, items)
+        body = _list_bytes([ctx.render.issue_bytes(repo, i) for i in page])
+    return Response(body=body, headers={"Link": link} if link else {})
+
+
+def get_issue(ctx: HubContext, req: Request) -> Response:
+    repo = _repo(ctx, req)
+    with ctx.store.lock:
+        return Response(body=ctx.render.issue_bytes(repo, _issue(ctx, req, repo)))
+
+
+def list_comments(ctx: HubContext, req: Request) -> Response:
+    repo = _repo(ctx, req)
+    since = _since(req)
+    with ctx.store.lock:
+        issue = _issue(ctx, req, repo)
+        comments = [c for c in issue.comments if since is None or c.updated_at >= since]
+        page, link = paginate(ctx.base_url, req, comments)
+        body = _list_bytes([dumps(ctx.render.comment(repo, issue, c)) for c in page])
+    return Response(body=body, headers={"Link": link} if link else {})
+
+
+def create_comment(ctx: HubContext, req: Request) -> Response:
+    repo = _repo(ctx, req)
+    data = req.json_object()
+    issue = _issue(ctx, req, repo)
+    comment = ctx.store.add_comment(
+        repo,
+        issue,
+        body=data.get("body"),  # type: ignore[arg-type]
+        author=ctx.api_login,
+        association=association_for(repo, ctx.api_login),
+    )
+    rendered = ctx.render.comment(repo, issue, comment)
+    return json_response(rendered, 201, {"Location": rendered["url"]})
+
+
+# ---------------------------------------------------------------- pull requests
+
+
+def _pull(ctx: HubContext, req: Request, repo: Repo) -> Issue:
+    issue = repo.issues.get(int(req.params["number"]))
+    if issue is None or issue.pull is None:
+        raise not_found(DOCS_PULL)
+    return issue
+
+
+def _render_pull(ctx: HubContext, repo: Repo, issue: Issue, *, full: bool) -> bytes:
+    branches = ctx.store.git(repo).branches()
+    head, base = live_shas(issue, branches)
+    stats = pull_stats(ctx, repo, issue) if full else None
+    return dumps(ctx.render.pull(repo, issue, head_sha=head, base_sha=base, stats=stats))
+
+
+def post_pull(ctx: HubContext, req: Request) -> Response:
+    repo = _repo(ctx, req)
+    issue = create_pull(ctx, repo, req.json_object())
+    url = f"{ctx.render.repo_api(repo)}/pulls/{issue.number}"
+    return Response(
+        status=201, body=_render_pull(ctx, repo, issue, full=True), headers={"Location": url}
+    )
+
+
+def list_pulls(ctx: HubContext, req: Request) -> Response:
+    repo = _repo(ctx, req)
+    state = _choice(req, "state", ("open", "closed", "all"), "open")
+    sort = _choice(req, "sort", ("created", "updated", "popularity", "long-running"), "created")
+    sort = "comments" if sort == "popularity" else sort
+    direction = _choice(req, "direction", ("asc", "desc"), "desc")
+    head = req.arg("head")
+    head_ref: str | None = None
+    if head:
+        # GitHub needs owner:branch; a bare branch name is silently ignored (all PRs listed).
+        owner, sep, branch = head.partition(":")
+        if sep:
+            head_ref = branch if owner.lower() == repo.owner.lower() else "\0no-such-branch"
+    base = req.arg("base") or None
+    with ctx.store.lock:
+        items = ctx.store.list_issues(
+            repo,
+            state=state,
+            sort=sort,
+            direction=direction,
+            pulls_only=True,
+            head=head_ref,
+            base=base,
+        )
+        page, link = paginate(ctx.base_url, req, items)
+    branches = ctx.store.git(repo).branches() if page else {}
+    rendered = []
+    for issue in page:
+        head_sha, base_sha = live_shas(issue, branches)
+        rendered.append(dumps(ctx.render.pull(repo, issue, head_sha=head_sha, base_sha=base_sha)))
+    return Response(body=_list_bytes(rendered), headers={"Link": link} if link else {})
+
+
+def get_pull(ctx: HubContext, req: Request) -> Response:
+    repo = _repo(ctx, req)
+    issue = _pull(ctx, req, repo)
+    accept = (req.header("Accept") or "").lower()
+    if "diff" in accept or "patch" in accept:
+        patch = "patch" in accept and "diff" not in accept
+        text = pull_diff(ctx, repo, issue, patch=patch)
+        fmt = "patch" if patch else "diff"
+        return Response(
+            body=text.encode(),
+            content_type="text/plain; charset=utf-8",
+            media_type=f"github.v3; param={fmt}; format={fmt}",
+        )
+    return Response(body=_render_pull(ctx, repo, issue, full=True))
+
+
+def build_api_router() -> Router:
+    router = Router()
+    router.add("GET", "/user", get_user)
+    router.add("GET", "/rate_limit", get_rate_limit)
+    router.add("GET", "/repos/{owner}/{repo}", get_repo)
+    router.add("GET", "/orgs/{owner}/repos", list_org_repos)
+    router.add("GET", "/users/{owner}/repos", list_user_repos)
+    router.add("GET", "/repos/{owner}/{repo}/issues", list_issues)
+    router.add("GET", "/repos/{owner}/{repo}/issues/{number:int}", get_issue)
+    router.add("GET", "/repos/{owner}/{repo}/issues/{number:int}/comments", list_comments)
+    router.add("POST", "/repos/{owner}/{repo}/issues/{number:int}/comments", create_comment)
+    router.add("GET", "/repos/{owner}/{repo}/pulls", list_pulls)
+    router.add("POST", "/repos/{owner}/{repo}/pulls", post_pull)
+    router.add("GET", "/repos/{owner}/{repo}/pulls/{number:int}", get_pull)
+    return router
