@@ -141,7 +141,9 @@ class WorkOrchestrator:
         self.phases = tuple(phases or PHASES)
         unknown = [p for p in self.phases if p not in PHASES]
         if unknown:
-            raise UsageError(f"unknown phase(s) {', '.join(unknown)}: choose from {', '.join(PHASES)}")
+            raise UsageError(
+                f"unknown phase(s) {', '.join(unknown)}: choose from {', '.join(PHASES)}"
+            )
         self.phases = tuple(p for p in PHASES if p in self.phases)  # always in workflow order
         self.dry_run = dry_run
         self.agent = agent
@@ -154,7 +156,11 @@ class WorkOrchestrator:
         self.stop = asyncio.Event()  # set on Ctrl+C / SIGTERM: take no new work
         self.hurry = asyncio.Event()  # set on a second Ctrl+C: no grace period
         self.cycle_number = 0
-        self.log = get_logger()
+
+    @property
+    def log(self) -> Any:
+        # looked up on use: logging is configured after the orchestrator is built
+        return get_logger(**({"cycle": self.cycle_number} if self.cycle_number else {}))
 
     # --- configuration ----------------------------------------------------------------------
 
@@ -174,7 +180,9 @@ class WorkOrchestrator:
 
     def load_config(self) -> Config:
         path = self.config_path or config_file_path(None, self.environ)
-        config = load_config(path, self.environ, self.overrides(), must_exist=self.config_path is not None)
+        config = load_config(
+            path, self.environ, self.overrides(), must_exist=self.config_path is not None
+        )
         config.issues_path  # noqa: B018 - validated here: a missing issues_path ends the cycle
         return config
 
@@ -197,8 +205,10 @@ class WorkOrchestrator:
         self.cycle_number += 1
         started = self.clock()
         cycle_id = started.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
-        result = CycleResult(cycle_id=cycle_id, number=self.cycle_number, started=started.isoformat())
-        log = self.log.bind(cycle=self.cycle_number)
+        result = CycleResult(
+            cycle_id=cycle_id, number=self.cycle_number, started=started.isoformat()
+        )
+        log = self.log
         try:
             config = self.load_config()
         except GhwError as exc:
@@ -208,12 +218,21 @@ class WorkOrchestrator:
             log.critical("configuration error", error=exc.message)
             self.echo(f"configuration error: {exc.message}")
             return result
-        log.info("cycle starting", cycle_id=cycle_id, phases=list(self.phases), config=_effective(config))
+        log.info(
+            "cycle starting", cycle_id=cycle_id, phases=list(self.phases), config=_effective(config)
+        )
         await self._hook(config, "hooks.pre_cycle", None)
         await self._run_phases(config, result, cycle=True)
         result.ended = self.clock().isoformat()
         self.echo(COMPLETED)
-        log.log(20 if result.ok else 40, "cycle completed", ok=result.ok, errors=len(result.errors), cost_usd=round(result.cost_usd, 6), **result.counts)
+        log.log(
+            20 if result.ok else 40,
+            "cycle completed",
+            ok=result.ok,
+            errors=len(result.errors),
+            cost_usd=round(result.cost_usd, 6),
+            **result.counts,
+        )
         await self._hook(config, "hooks.post_cycle", result)
         if not result.ok and config["notify.command"]:
             await self._run_command(config["notify.command"], result, "notify.command")
@@ -313,7 +332,7 @@ class WorkOrchestrator:
 
     async def _run_phase(self, name: str, ctx: PhaseContext) -> PhaseOutcome:
         self.echo(BANNERS[name])
-        log = self.log.bind(phase=name, cycle=self.cycle_number)
+        log = self.log.bind(phase=name)
         log.info("phase starting")
         try:
             runner = _phase_runner(name)
@@ -352,7 +371,12 @@ class WorkOrchestrator:
             self.log.warning("hook failed", hook=key, error=str(exc))
             return
         if proc.returncode != 0:
-            self.log.warning("hook failed", hook=key, exit_code=proc.returncode, stderr=err.decode(errors="replace")[-500:])
+            self.log.warning(
+                "hook failed",
+                hook=key,
+                exit_code=proc.returncode,
+                stderr=err.decode(errors="replace")[-500:],
+            )
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -373,7 +397,9 @@ class WorkOrchestrator:
                 raise UsageError("the loop interval must be greater than 0 (e.g. --every 30m)")
             seconds = interval.total_seconds()
             self.log.info("loop starting", frequency=str(frequency), interval_seconds=seconds)
-            self.echo(f"Running a cycle every {format_duration(interval)} ({seconds:g} s); Ctrl+C stops.")
+            self.echo(
+                f"Running a cycle every {format_duration(interval)} ({seconds:g} s); Ctrl+C stops."
+            )
 
             def schedule(_ended: datetime) -> float:
                 return seconds
@@ -395,19 +421,25 @@ class WorkOrchestrator:
         backoff_max = 3600.0
         while not self.stop.is_set():
             started = self.clock()
-            self.echo(f"--- Cycle {self.cycle_number + 1} at {started.strftime('%Y-%m-%d %H:%M:%S %Z')} ---")
+            self.echo(
+                f"--- Cycle {self.cycle_number + 1} at {started.strftime('%Y-%m-%d %H:%M:%S %Z')} ---"
+            )
             self.log.info("cycle", cycle=self.cycle_number + 1, timestamp=started.isoformat())
             try:
                 result = await self.run_cycle()
             except Exception as exc:  # isolate any cycle error; the loop goes on
                 self.log.exception("cycle crashed", cycle=self.cycle_number, error=repr(exc))
-                result = CycleResult(cycle_id="", number=self.cycle_number, ok=False, errors=[repr(exc)])
+                result = CycleResult(
+                    cycle_id="", number=self.cycle_number, ok=False, errors=[repr(exc)]
+                )
             if result.config_error is not None and stats.cycles == 0:
                 raise ConfigError(result.config_error)
             stats.cycles += 1
             stats.results.append(result)
             stats.cost_usd += result.cost_usd
-            stats.issues_advanced += sum(v for k, v in result.counts.items() if k.endswith((".completed", ".new")))
+            stats.issues_advanced += sum(
+                v for k, v in result.counts.items() if k.endswith((".completed", ".new"))
+            )
             if result.interrupted:
                 stats.interrupted = True
             if result.ok and not result.interrupted:
@@ -428,9 +460,15 @@ class WorkOrchestrator:
             if failures_in_a_row:
                 extra = min(backoff_max, max(wait, 1.0) * (2 ** (failures_in_a_row - 1)))
                 wait += extra
-                self.log.warning("cycle failed; backing off", failures_in_a_row=failures_in_a_row, extra_seconds=extra)
+                self.log.warning(
+                    "cycle failed; backing off",
+                    failures_in_a_row=failures_in_a_row,
+                    extra_seconds=extra,
+                )
             resume = self.clock() + timedelta(seconds=wait)
-            self.echo(f"Waiting {format_duration(timedelta(seconds=round(wait)))} until the next cycle (at {resume.strftime('%H:%M:%S')}).")
+            self.echo(
+                f"Waiting {format_duration(timedelta(seconds=round(wait)))} until the next cycle (at {resume.strftime('%H:%M:%S')})."
+            )
             self.log.info("waiting", interval_seconds=wait)
             if not await self._wait(wait):
                 stats.interrupted = True
@@ -465,7 +503,9 @@ class WorkOrchestrator:
                 self.echo("second interrupt: stopping agents now")
             else:
                 self.stop.set()
-                self.echo(f"{signal.Signals(signum).name}: finishing running steps, then stopping (again to force)")
+                self.echo(
+                    f"{signal.Signals(signum).name}: finishing running steps, then stopping (again to force)"
+                )
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, handle, sig)
@@ -476,7 +516,9 @@ def _phase_runner(name: str) -> Callable[[PhaseContext, Filters], Awaitable[Phas
         return _sync_phase
     from ghw.phases import steps
 
-    return {"plan": steps.run_plan, "implement": steps.run_implement, "review": steps.run_review}[name]
+    return {"plan": steps.run_plan, "implement": steps.run_implement, "review": steps.run_review}[
+        name
+    ]
 
 
 async def _sync_phase(ctx: PhaseContext, filters: Filters) -> PhaseOutcome:
@@ -496,7 +538,9 @@ async def _sync_phase(ctx: PhaseContext, filters: Filters) -> PhaseOutcome:
 class _maybe_github:
     """Open the GitHub client lazily-safe: a token error surfaces as a GhwError at entry."""
 
-    def __init__(self, config: Config, environ: Mapping[str, str], ledger: Any, opener: Any) -> None:
+    def __init__(
+        self, config: Config, environ: Mapping[str, str], ledger: Any, opener: Any
+    ) -> None:
         self._cm = None
         self._config, self._environ, self._ledger, self._opener = config, environ, ledger, opener
 
@@ -522,7 +566,9 @@ def _since(value: str | datetime | None) -> str | None:
     try:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise UsageError(f"invalid --since {value!r}: use ISO-8601, e.g. 2024-01-01T00:00:00Z or 2024-01-01") from None
+        raise UsageError(
+            f"invalid --since {value!r}: use ISO-8601, e.g. 2024-01-01T00:00:00Z or 2024-01-01"
+        ) from None
     return _since(dt)
 
 

@@ -44,6 +44,17 @@ config_app = typer.Typer(help="Show, validate and edit the configuration.", no_a
 app.add_typer(repo_app, name="repo")
 app.add_typer(config_app, name="config")
 
+
+def _mount() -> None:
+    from ghw.cli.workflow import register
+    from ghw.fakehub.cli import app as fakehub_app
+
+    register(app)
+    app.add_typer(fakehub_app, name="fakehub")
+
+
+_mount()
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 GLOBAL_VALUE_OPTIONS = ("--config", "--log-format")
 GLOBAL_FLAGS = ("-v", "--verbose", "-q", "--quiet", "-vv")

@@ -606,9 +606,21 @@ class Ledger:
             views = await self._load_views([view.stream_id])
             return claim, views[view.stream_id], takeovers
 
+    async def ready_issues(
+        self, from_states: Sequence[str], filters: ClaimFilters | None = None, limit: int = 1000
+    ) -> list[IssueView]:
+        """What claims would take now, oldest first, without claiming (``--dry-run``)."""
+        return await self._ready(from_states, filters or ClaimFilters(), limit)
+
     async def _next_ready(
         self, from_states: Sequence[str], filters: ClaimFilters
     ) -> IssueView | None:
+        found = await self._ready(from_states, filters, 1)
+        return found[0] if found else None
+
+    async def _ready(
+        self, from_states: Sequence[str], filters: ClaimFilters, limit: int
+    ) -> list[IssueView]:
         now = format_ts(self._clock())
         where = [
             "ready_at IS NOT NULL",
@@ -639,21 +651,19 @@ class Ledger:
         if filters.exclude:
             where.append(f"stream_id NOT IN ({', '.join('?' * len(filters.exclude))})")
             params.extend(filters.exclude)
-        best: IssueView | None = None
+        found: list[IssueView] = []
         decode = FROM_ROW["issue"]
-        # one indexed query per state, each stopping at its first ready row
+        # one indexed query per state, each stopping at its first ready rows
         for state in from_states:
-            row = await self._fetchone(
+            rows = await self._fetchall(
                 f"SELECT {', '.join(ISSUE_COLUMNS)} FROM issues WHERE state = ? AND "
                 + " AND ".join(where)
-                + " ORDER BY number, repo LIMIT 1",
-                [state, *params],
+                + " ORDER BY number, repo LIMIT ?",
+                [state, *params, limit],
             )
-            if row is not None:
-                view = decode(row)
-                if best is None or (view.number, view.repo) < (best.number, best.repo):
-                    best = view
-        return best
+            found.extend(decode(row) for row in rows)
+        found.sort(key=lambda v: (v.number, v.repo))
+        return found[:limit]
 
     async def renew(self, claim: Claim, ttl: float = 300.0) -> Claim:
         """Extend the lease; LeaseLostError when it was taken over, held or closed."""

@@ -1,0 +1,298 @@
+"""`ghw sync|plan|implement|review|cycle|loop` and `ghw agents`: thin layers over the orchestrator."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import typer
+
+from ghw.cli.context import AppContext
+from ghw.errors import UsageError
+
+__all__ = ["register"]
+
+RepoOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--repo", help="owner/name or owner/* (repeatable); default: the registered ones."
+    ),
+]
+SinceOpt = Annotated[
+    str | None, typer.Option("--since", help="Only issues updated since (ISO-8601).")
+]
+IssueOpt = Annotated[
+    list[str] | None, typer.Option("--issue", help="Issue number or range N-M (repeatable).")
+]
+LabelOpt = Annotated[
+    list[str] | None, typer.Option("--label", help="Only issues with this label (repeatable).")
+]
+PhasesOpt = Annotated[
+    str | None,
+    typer.Option("--phases", help="Comma-separated subset of sync,plan,implement,review."),
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Show what each phase would take; change nothing.")
+]
+AgentOpt = Annotated[
+    str | None, typer.Option("--agent", help="Agent for every phase (overrides the config).")
+]
+ParOpt = Annotated[
+    int | None, typer.Option("--parallelism", help="Agents at once per phase.", min=1)
+]
+
+EXAMPLES = {
+    "sync": "ghw sync\n\n  ghw sync --repo octocat/hello-world --since 2024-01-01\n\n  ghw sync --dry-run",
+    "plan": "ghw plan\n\n  ghw plan --issue 42 --agent codex\n\n  ghw plan --dry-run",
+    "implement": "ghw implement --parallelism 4\n\n  ghw implement --issue 10-20",
+    "review": "ghw review\n\n  ghw review --label ghw",
+}
+HELP = {
+    "sync": "Fetch issues from GitHub into the ledger (one conditional request per repository).",
+    "plan": "Plan synced issues with the configured agent (read-only).",
+    "implement": "Implement planned issues and open one pull request each.",
+    "review": "Review the pull requests of implemented issues.",
+}
+
+
+def _ctx(ctx: typer.Context) -> AppContext:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, AppContext)
+    return obj
+
+
+def _phases(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    if not value:
+        return default
+    return tuple(p.strip() for p in value.split(",") if p.strip())
+
+
+def _orchestrator(app_ctx: AppContext, phases: tuple[str, ...], **kw: Any) -> Any:
+    from ghw.orchestrator import WorkOrchestrator
+
+    return WorkOrchestrator(
+        config_path=app_ctx.config_option,
+        repos=kw.get("repo") or None,
+        since=kw.get("since"),
+        issue_numbers=kw.get("issue") or None,
+        labels=kw.get("label") or None,
+        phases=phases,
+        dry_run=bool(kw.get("dry_run")),
+        agent=kw.get("agent"),
+        parallelism=kw.get("parallelism"),
+        environ=app_ctx.environ,
+        stdout=app_ctx.stdout,
+    )
+
+
+def check_agents_installed(config: Any, phases: tuple[str, ...]) -> None:
+    """A configured agent whose CLI is missing is an error (exit 2) before any work starts,
+    only for the phases that will run it."""
+    from ghw.agents import ensure_installed
+    from ghw.phases.worker import agent_settings
+
+    for phase in phases:
+        if phase in ("plan", "implement", "review"):
+            ensure_installed(agent_settings(config, config.agent_for(phase)))
+
+
+def _prepare(app_ctx: AppContext, orch: Any) -> Any:
+    config = orch.load_config()  # configuration errors: exit 2 before any work
+    app_ctx.setup_logging(config)
+    if not orch.dry_run:
+        check_agents_installed(config, orch.phases)
+    return config
+
+
+async def _with_signals(orch: Any, coro_factory: Any) -> Any:
+    orch.install_signal_handlers()
+    return await coro_factory()
+
+
+def _exit_code(ok: bool, interrupted: bool) -> int:
+    if interrupted:
+        return 130
+    return 0 if ok else 1
+
+
+def _phase_command(name: str) -> Any:
+    def command(
+        ctx: typer.Context,
+        repo: RepoOpt = None,
+        since: SinceOpt = None,
+        issue: IssueOpt = None,
+        label: LabelOpt = None,
+        dry_run: DryRunOpt = False,
+        agent: AgentOpt = None,
+        parallelism: ParOpt = None,
+    ) -> None:
+        app_ctx = _ctx(ctx)
+        orch = _orchestrator(
+            app_ctx,
+            (name,),
+            repo=repo,
+            since=since,
+            issue=issue,
+            label=label,
+            dry_run=dry_run,
+            agent=agent,
+            parallelism=parallelism,
+        )
+        _prepare(app_ctx, orch)
+        result = asyncio.run(_with_signals(orch, orch.run_phases))
+        raise typer.Exit(_exit_code(result.ok, result.interrupted))
+
+    command.__doc__ = HELP[name]
+    command.__name__ = name
+    return command
+
+
+def register(app: typer.Typer) -> None:
+    for name in ("sync", "plan", "implement", "review"):
+        app.command(name=name, help=HELP[name], epilog=f"Examples:\n\n  {EXAMPLES[name]}")(
+            _phase_command(name)
+        )
+
+    @app.command(
+        epilog="Examples:\n\n  ghw cycle\n\n  ghw cycle --repo octocat/hello-world --issue 42\n\n  ghw cycle --phases sync,plan --dry-run"
+    )
+    def cycle(
+        ctx: typer.Context,
+        repo: RepoOpt = None,
+        since: SinceOpt = None,
+        issue: IssueOpt = None,
+        label: LabelOpt = None,
+        phases: PhasesOpt = None,
+        dry_run: DryRunOpt = False,
+        agent: AgentOpt = None,
+        parallelism: ParOpt = None,
+    ) -> None:
+        """One full cycle: sync → plan → implement → review."""
+        from ghw.orchestrator import PHASES
+
+        app_ctx = _ctx(ctx)
+        orch = _orchestrator(
+            app_ctx,
+            _phases(phases, PHASES),
+            repo=repo,
+            since=since,
+            issue=issue,
+            label=label,
+            dry_run=dry_run,
+            agent=agent,
+            parallelism=parallelism,
+        )
+        _prepare(app_ctx, orch)
+        result = asyncio.run(_with_signals(orch, orch.run_cycle))
+        if result.config_error:
+            raise typer.Exit(2)
+        raise typer.Exit(_exit_code(result.ok, result.interrupted))
+
+    @app.command(
+        epilog="Examples:\n\n  ghw loop --every 30m\n\n  ghw loop --cron '*/15 * * * *'\n\n  ghw loop --every 1h --max-cycles 24 --repo octocat/*"
+    )
+    def loop(
+        ctx: typer.Context,
+        every: Annotated[
+            str | None,
+            typer.Option("--every", help="Wait this long after each cycle ends (e.g. 30m, 1h30m)."),
+        ] = None,
+        cron: Annotated[
+            str | None,
+            typer.Option("--cron", help="Start cycles at times matching this cron expression."),
+        ] = None,
+        max_cycles: Annotated[
+            int | None, typer.Option("--max-cycles", help="Stop after this many cycles.", min=1)
+        ] = None,
+        repo: RepoOpt = None,
+        since: SinceOpt = None,
+        issue: IssueOpt = None,
+        label: LabelOpt = None,
+        phases: PhasesOpt = None,
+        dry_run: DryRunOpt = False,
+        agent: AgentOpt = None,
+        parallelism: ParOpt = None,
+    ) -> None:
+        """Run cycles until interrupted: --every waits after each cycle; --cron follows a schedule."""
+        from ghw.durations import parse_duration
+        from ghw.orchestrator import PHASES
+
+        if (every is None) == (cron is None):
+            raise UsageError("ghw loop needs exactly one of --every DURATION or --cron EXPR")
+        if every is not None:
+            interval = parse_duration(every)
+            if interval.total_seconds() <= 0:
+                raise UsageError("--every must be greater than 0 (e.g. --every 30m)")
+        if cron is not None:
+            from ghw.schedule import CronSchedule
+
+            CronSchedule(cron)  # validate before any work
+        app_ctx = _ctx(ctx)
+        orch = _orchestrator(
+            app_ctx,
+            _phases(phases, PHASES),
+            repo=repo,
+            since=since,
+            issue=issue,
+            label=label,
+            dry_run=dry_run,
+            agent=agent,
+            parallelism=parallelism,
+        )
+        _prepare(app_ctx, orch)
+        stats = asyncio.run(
+            _with_signals(
+                orch, lambda: orch.run_continuous(every, cron=cron, max_cycles=max_cycles)
+            )
+        )
+        if stats.interrupted:
+            raise typer.Exit(130)
+        raise typer.Exit(0 if stats.failed == 0 else 1)
+
+    @app.command(epilog="Examples:\n\n  ghw agents\n\n  ghw agents --check")
+    def agents(
+        ctx: typer.Context,
+        check: Annotated[
+            bool,
+            typer.Option("--check", help="Exit 1 when an agent a phase uses is not installed."),
+        ] = False,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print machine-readable JSON.")
+        ] = False,
+    ) -> None:
+        """Configured agents and whether their CLIs are installed (version, how to install)."""
+        from ghw.agents import check_agents, known_agents
+        from ghw.phases.worker import agent_settings
+
+        app_ctx = _ctx(ctx)
+        config = app_ctx.load_config()
+        used: dict[str, list[str]] = {}
+        for phase in ("plan", "implement", "review"):
+            used.setdefault(config.agent_for(phase), []).append(phase)
+        names = list(dict.fromkeys([*used, *known_agents()]))
+        settings = {name: agent_settings(config, name) for name in names}
+        rows = asyncio.run(check_agents(settings, used))
+        if as_json:
+            app_ctx.json(
+                [
+                    {
+                        "name": r.name,
+                        "phases": list(r.phases),
+                        "command": r.command,
+                        "installed": r.installed,
+                        "version": r.version,
+                        "path": r.path,
+                        "install": r.install_hint,
+                    }
+                    for r in rows
+                ]
+            )
+        else:
+            for r in rows:
+                status = f"installed {r.version or ''}".strip() if r.installed else "NOT INSTALLED"
+                phases_text = ",".join(r.phases) or "-"
+                app_ctx.echo(f"{r.name:<14} {phases_text:<24} {status:<28} {r.command}")
+                if not r.installed:
+                    app_ctx.echo(f"{'':<14} install: {r.install_hint}")
+        if check and any(not r.installed and r.phases for r in rows):
+            raise typer.Exit(1)

@@ -1,0 +1,560 @@
+"""Plan, implement and review (§4.1), each one :class:`~ghw.phases.worker.StepSpec`.
+
+Effects on GitHub are exactly-once: the intent (``PullRequestRequested`` / ``CommentRequested``)
+is committed before the API call, and every retry first looks for what a crashed attempt may
+already have made (the PR by its head branch, the comment by its hidden marker).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ghw.agents import AgentMode, AgentResult, AgentSettings
+from ghw.github.errors import GitHubError, ValidationFailedError
+from ghw.machine import events as ev
+from ghw.machine.view import IssueView
+from ghw.phases.context import Filters, PhaseContext
+from ghw.phases.files import issue_dir, write_text_atomic
+from ghw.phases.worker import (
+    StepContext,
+    StepResult,
+    StepSpec,
+    failure_event,
+    run_fields,
+    run_step_phase,
+)
+
+__all__ = ["parse_verdict", "run_implement", "run_plan", "run_review"]
+
+VERDICTS = ("approve", "request_changes", "comment")
+
+
+# --- shared helpers -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepoInfo:
+    default_branch: str
+    clone_url: str
+    owner: str
+
+
+async def repo_info(ctx: PhaseContext, repo: str) -> RepoInfo:
+    cache: dict[str, RepoInfo] = ctx.extra.setdefault("repo_info", {})
+    if repo not in cache:
+        owner, name = repo.split("/", 1)
+        info = await ctx.github.get_repo(owner, name)
+        cache[repo] = RepoInfo(info.default_branch, info.clone_url, owner)
+    return cache[repo]
+
+
+def _token(ctx: PhaseContext) -> str | None:
+    return ctx.secrets[0] if ctx.secrets else None
+
+
+def _workspace(ctx: PhaseContext, repo: str, number: int, *, keep: bool = False) -> Any:
+    from ghw.git import Mirror, Workspace
+
+    owner, name = repo.split("/", 1)
+    mirrors: dict[str, Any] = ctx.extra.setdefault("mirrors", {})
+    if repo not in mirrors:
+        mirrors[repo] = Mirror(ctx.issues_path / owner / name, repo, lambda: _token(ctx))
+    return Workspace(
+        issue_dir(ctx.issues_path, repo, number) / "workspace", mirrors[repo], keep=keep
+    )
+
+
+async def _prepared(step: StepContext, base: str, branch: str | None = None) -> Any:
+    ctx = step.ctx
+    info = await repo_info(ctx, step.repo)
+    workspace = _workspace(
+        ctx, step.repo, step.number, keep=bool(ctx.config["implement.keep_workspace"])
+    )
+    await workspace.mirror.ensure(info.clone_url)
+    await workspace.prepare(base, branch)
+    return workspace
+
+
+def _template(ctx: PhaseContext, phase: str) -> str:
+    custom = ctx.config[f"prompts.{phase}"]
+    if custom is not None:
+        return Path(custom).read_text(encoding="utf-8")
+    return resources.files("ghw.prompts").joinpath(f"{phase}.md").read_text(encoding="utf-8")
+
+
+class _Blank(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _fill(template: str, **values: Any) -> str:
+    return template.format_map(_Blank(**{k: "" if v is None else v for k, v in values.items()}))
+
+
+def _quote(text: str | None) -> str:
+    """Issue text goes in as data: neutralise our own markers inside it."""
+    return (text or "").replace("ISSUE>>>", "ISSUE> > >").replace("<<<ISSUE", "< < <ISSUE")
+
+
+async def _issue_body(step: StepContext) -> str:
+    first = (await step.ctx.ledger.history(step.claim.stream_id))[0]
+    latest = first.payload.get("body", "")
+    for event in await step.ctx.ledger.history(step.claim.stream_id):
+        if event.type == "IssueChanged":
+            latest = event.payload.get("body", latest)
+    return str(latest)
+
+
+async def _previous_error(step: StepContext) -> str:
+    if step.view.attempts and step.view.last_error:
+        return f"\nA previous attempt failed with: {step.view.last_error}\nAvoid that this time.\n"
+    return ""
+
+
+async def _plan_text(step: StepContext) -> str | None:
+    if step.view.plan_seq is None:
+        return None
+    for event in await step.ctx.ledger.history(step.claim.stream_id):
+        if event.seq == step.view.plan_seq:
+            return str(event.payload.get("text", ""))
+    return None
+
+
+def _agent_failed(step: StepContext, cls: type[ev.Event], result: AgentResult) -> ev.Event:
+    return failure_event(
+        step,
+        cls,
+        result.error or f"agent {result.agent} failed ({result.error_kind})",
+        transient=result.transient,
+        error_kind=result.error_kind or "agent_error",
+        result=result,
+    )
+
+
+async def _record_failure(
+    step: StepContext, event: ev.Event, result: AgentResult | None = None
+) -> StepResult:
+    await step.append([event])
+    cost = float(result.cost_usd or 0.0) if result else 0.0
+    retry = getattr(event, "next_retry_at", None)
+    detail = f"{getattr(event, 'error', '')}" + (
+        f" (retry at {retry})" if retry else " (waits for `ghw retry`)"
+    )
+    return StepResult("failed", cost_usd=cost, detail=detail)
+
+
+# --- plan ---------------------------------------------------------------------------------------
+
+
+def _started(cls: type[ev.Event]) -> Any:
+    def build(view: IssueView, settings: AgentSettings) -> ev.Event:
+        extra: dict[str, Any] = {}
+        if cls is ev.ImplementStarted:
+            extra["branch"] = view.branch()
+        return cls(  # type: ignore[call-arg]
+            agent=settings.name,
+            model=settings.model,
+            attempt=view.attempts + 1,
+            **extra,
+        )
+
+    return build
+
+
+async def _trusted_comments(step: StepContext) -> str:
+    owner, name = step.repo.split("/", 1)
+    trusted = {a.upper() for a in step.ctx.config["policy.trusted_associations"]}
+    comments = await step.ctx.github.list_issue_comments(owner, name, step.number)
+    kept = [c for c in comments if (c.author_association or "NONE").upper() in trusted]
+    if not kept:
+        return ""
+    parts = ["", "Comments by trusted members (also data):"]
+    for c in kept:
+        parts.append(f"<<<COMMENT by {c.user_login}\n{_quote(c.body)}\nCOMMENT>>>")
+    return "\n".join(parts) + "\n"
+
+
+async def _plan_step(step: StepContext) -> StepResult:
+    ctx = step.ctx
+    info = await repo_info(ctx, step.repo)
+    prompt = _fill(
+        _template(ctx, "plan"),
+        repo=step.repo,
+        number=step.number,
+        base=info.default_branch,
+        title=_quote(step.view.title),
+        labels=", ".join(step.view.labels) or "(none)",
+        author=step.view.author,
+        association=step.view.association,
+        body=_quote(await _issue_body(step)),
+        comments=await _trusted_comments(step),
+        previous_error=await _previous_error(step),
+    )
+    workspace = await _prepared(step, info.default_branch)
+    try:
+        result = await step.run_agent(prompt, workspace.path, AgentMode.READ_ONLY)
+        discarded = await workspace.discard_changes()
+    finally:
+        await workspace.remove()
+    if step.stop.is_set() and not result.success:
+        return StepResult("interrupted", detail="stopped")
+    if not result.success:
+        return await _record_failure(step, _agent_failed(step, ev.PlanFailed, result), result)
+    if not result.text.strip():
+        event = failure_event(
+            step,
+            ev.PlanFailed,
+            "the agent returned an empty plan",
+            transient=True,
+            error_kind="empty_result",
+            result=result,
+        )
+        return await _record_failure(step, event, result)
+    events: list[ev.Event] = [
+        ev.PlanCompleted(text=result.text, discarded_changes=discarded, **run_fields(result))
+    ]
+    current = await ctx.ledger.issue(step.claim.stream_id)
+    if current is not None and current.changed_since_plan:
+        events.append(ev.PlanInvalidated(reason="the issue changed while it was being planned"))
+    await step.append(events)
+    note = f"\n\n<!-- discarded changes: {', '.join(discarded)} -->\n" if discarded else "\n"
+    await _write(
+        ctx,
+        step,
+        "plan.md",
+        f"# Plan for {step.claim.stream_id}: {step.view.title}\n\n{result.text}{note}",
+    )
+    detail = "stale: re-planned next cycle" if len(events) > 1 else ""
+    if discarded:
+        detail = (
+            detail + "; " if detail else ""
+        ) + f"discarded changes to {len(discarded)} file(s)"
+    return StepResult("completed", cost_usd=float(result.cost_usd or 0.0), detail=detail)
+
+
+async def _write(ctx: PhaseContext, step: StepContext, name: str, text: str) -> None:
+    import asyncio
+
+    path = issue_dir(ctx.issues_path, step.repo, step.number) / name
+    await asyncio.to_thread(write_text_atomic, path, text)
+
+
+async def run_plan(ctx: PhaseContext, filters: Filters) -> Any:
+    spec = StepSpec(
+        phase="plan",
+        from_states=("synced", "plan_failed"),
+        started=_started(ev.PlanStarted),
+        run=_plan_step,
+        new_from="synced",
+        verb="plan",
+    )
+    return await run_step_phase(ctx, filters, spec)
+
+
+# --- implement ----------------------------------------------------------------------------------
+
+
+def pr_key(stream_id: str, branch: str) -> str:
+    return hashlib.sha256(f"{stream_id}|{branch}".encode()).hexdigest()[:16]
+
+
+async def _pushed_since_failure(step: StepContext, branch: str) -> str | None:
+    """The sha of a BranchPushed of ``branch`` since the step last failed (or was reset)."""
+    sha = None
+    for event in await step.ctx.ledger.history(step.claim.stream_id):
+        if event.type in (
+            "ImplementFailed",
+            "RetryRequested",
+            "PlanCompleted",
+            "ImplementCompleted",
+        ):
+            sha = None
+        elif event.type == "BranchPushed" and event.payload.get("branch") == branch:
+            sha = event.payload.get("sha") or "pushed"
+    return sha
+
+
+async def _implement_step(step: StepContext) -> StepResult:
+    ctx = step.ctx
+    owner, name = step.repo.split("/", 1)
+    branch = step.view.branch()
+    info = await repo_info(ctx, step.repo)
+    # 1. reconcile: a PR for this head may exist (ours from a crashed run, or opened by hand)
+    existing = await ctx.github.list_pulls_by_head(owner, name, owner, branch, state="all")
+    if existing:
+        pr = sorted(existing, key=lambda p: p.number)[-1]
+        if pr.state == "open":
+            key = pr_key(step.claim.stream_id, branch)
+            opened = (
+                ev.PullRequestOpened(
+                    number=pr.number, url=pr.html_url or "", branch=branch, key=key
+                )
+                if f"key={key}" in (pr.body or "")
+                else ev.PullRequestAdopted(number=pr.number, url=pr.html_url or "", branch=branch)
+            )
+            await step.append(
+                [
+                    opened,
+                    ev.ImplementCompleted(
+                        pr_number=pr.number, pr_url=pr.html_url or "", branch=branch
+                    ),
+                ]
+            )
+            return StepResult(
+                "completed",
+                pr_url=pr.html_url,
+                detail=f"PR #{pr.number} already open ({opened.TYPE})",
+            )
+        reason = "pr_merged" if pr.merged else "pr_closed"
+        await ctx.ledger.append(
+            step.claim.stream_id, None, [ev.Held(reason=reason, by="ghw")], cycle_id=ctx.cycle_id
+        )
+        return StepResult(
+            "held",
+            detail=f"PR #{pr.number} was {'merged' if pr.merged else 'closed'}; `ghw retry` works on a new branch",
+        )
+    # 2. run the agent, unless this step already pushed the branch
+    cost = 0.0
+    result: AgentResult | None = None
+    if await _pushed_since_failure(step, branch) is None:
+        plan = await _plan_text(step) or "(no plan: work from the issue)"
+        prompt = _fill(
+            _template(ctx, "implement"),
+            repo=step.repo,
+            number=step.number,
+            branch=branch,
+            title=_quote(step.view.title),
+            labels=", ".join(step.view.labels) or "(none)",
+            body=_quote(await _issue_body(step)),
+            plan=plan,
+            previous_error=await _previous_error(step),
+        )
+        workspace = await _prepared(step, info.default_branch, branch)
+        try:
+            result = await step.run_agent(prompt, workspace.path, AgentMode.WRITE)
+            cost = float(result.cost_usd or 0.0)
+            if step.stop.is_set() and not result.success:
+                return StepResult("interrupted", cost_usd=cost, detail="stopped")
+            if not result.success:
+                return await _record_failure(
+                    step, _agent_failed(step, ev.ImplementFailed, result), result
+                )
+            message = f"{step.view.title} (#{step.number})\n\nFixes #{step.number}\n\nMade by ghw with {result.agent}."
+            sha = await workspace.commit_all(message, ctx.config["git.author"])
+            if sha is None:
+                event = failure_event(
+                    step,
+                    ev.ImplementFailed,
+                    "the agent changed nothing",
+                    transient=False,
+                    error_kind="no_changes",
+                    result=result,
+                )
+                return await _record_failure(step, event, result)
+            pushed = await workspace.push(branch, info.clone_url, _token(ctx))
+            await step.append([ev.BranchPushed(branch=branch, sha=pushed)])
+        finally:
+            await workspace.remove()
+    # 3. open the PR: intent first, so a crash between the call and its event is reconciled
+    key = pr_key(step.claim.stream_id, branch)
+    title = f"{step.view.title} (#{step.number})"
+    plan = await _plan_text(step)
+    summary = _summary(plan)
+    body = (
+        f"Fixes #{step.number}\n\n"
+        + (f"## Plan\n\n{summary}\n\n" if summary else "")
+        + f"Opened by ghw for {step.claim.stream_id}.\n\n<!-- ghw:issue={step.number} key={key} -->\n"
+    )
+    await step.append([ev.PullRequestRequested(key=key, branch=branch, title=title)])
+    try:
+        pr = await ctx.github.create_pull(
+            owner,
+            name,
+            title=title,
+            head=branch,
+            base=info.default_branch,
+            body=body,
+            draft=bool(ctx.config["implement.draft"]),
+        )
+    except ValidationFailedError as exc:
+        event = failure_event(
+            step,
+            ev.ImplementFailed,
+            f"GitHub refused the pull request: {exc}",
+            transient=False,
+            error_kind="github_422",
+            result=result,
+        )
+        return await _record_failure(step, event, result)
+    except GitHubError as exc:
+        event = failure_event(
+            step,
+            ev.ImplementFailed,
+            f"opening the pull request failed: {exc}",
+            transient=exc.transient,
+            error_kind=type(exc).__name__,
+            result=result,
+        )
+        return await _record_failure(step, event, result)
+    opened: ev.Event
+    if getattr(pr, "existing", False):
+        opened = ev.PullRequestAdopted(number=pr.number, url=pr.html_url or "", branch=branch)
+    else:
+        opened = ev.PullRequestOpened(
+            number=pr.number, url=pr.html_url or "", branch=branch, key=key
+        )
+    await step.append(
+        [
+            opened,
+            ev.ImplementCompleted(
+                pr_number=pr.number,
+                pr_url=pr.html_url or "",
+                branch=branch,
+                text=(result.text if result else "")[:4000],
+                **run_fields(result),
+            ),
+        ]
+    )
+    ctx.reporter.line(f"  PR opened: {pr.html_url}")
+    return StepResult("completed", cost_usd=cost, pr_url=pr.html_url, detail=f"PR #{pr.number}")
+
+
+def _summary(plan: str | None, limit: int = 1500) -> str:
+    if not plan:
+        return ""
+    text = plan.strip()
+    return text if len(text) <= limit else text[:limit].rstrip() + "\n\n…"
+
+
+async def run_implement(ctx: PhaseContext, filters: Filters) -> Any:
+    spec = StepSpec(
+        phase="implement",
+        from_states=("planned", "implement_failed"),
+        started=_started(ev.ImplementStarted),
+        run=_implement_step,
+        verb="implement",
+    )
+    return await run_step_phase(ctx, filters, spec)
+
+
+# --- review -------------------------------------------------------------------------------------
+
+
+def parse_verdict(text: str) -> str | None:
+    """The verdict of the last non-empty line ``VERDICT: approve|request_changes|comment``."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return None
+    match = re.fullmatch(r"\**VERDICT:\s*([a-z_]+)\**\.?", lines[-1], flags=re.IGNORECASE)
+    if match is None:
+        return None
+    verdict = match.group(1).lower()
+    return verdict if verdict in VERDICTS else None
+
+
+async def _review_step(step: StepContext) -> StepResult:
+    ctx = step.ctx
+    owner, name = step.repo.split("/", 1)
+    pr_number = step.view.pr_number
+    if pr_number is None:
+        event = failure_event(
+            step,
+            ev.ReviewFailed,
+            "no pull request recorded for this issue",
+            transient=False,
+            error_kind="no_pr",
+        )
+        return await _record_failure(step, event)
+    pr = await ctx.github.get_pull(owner, name, pr_number)
+    diff = await ctx.github.get_pull_diff(owner, name, pr_number)
+    plan = await _plan_text(step)
+    prompt = _fill(
+        _template(ctx, "review"),
+        repo=step.repo,
+        number=step.number,
+        pr_number=pr_number,
+        pr_title=_quote(pr.title),
+        pr_body=_quote(pr.body),
+        title=_quote(step.view.title),
+        body=_quote(await _issue_body(step)),
+        plan=f"\nThe plan it followed:\n\n{plan}\n" if plan else "",
+        diff=diff[:200_000],
+        previous_error=await _previous_error(step),
+    )
+    info = await repo_info(ctx, step.repo)
+    workspace = await _prepared(step, info.default_branch, pr.head_ref)
+    try:
+        result = await step.run_agent(prompt, workspace.path, AgentMode.READ_ONLY)
+        await workspace.discard_changes()
+    finally:
+        await workspace.remove()
+    if step.stop.is_set() and not result.success:
+        return StepResult("interrupted", detail="stopped")
+    if not result.success:
+        return await _record_failure(step, _agent_failed(step, ev.ReviewFailed, result), result)
+    verdict = parse_verdict(result.text)
+    if verdict is None:
+        event = failure_event(
+            step,
+            ev.ReviewFailed,
+            "the review has no last line `VERDICT: approve|request_changes|comment`",
+            transient=False,
+            error_kind="missing_verdict",
+            result=result,
+        )
+        return await _record_failure(step, event, result)
+    comment_url = None
+    if ctx.config["review.comment"]:
+        head = getattr(pr, "head_sha", None) or "head"
+        key = hashlib.sha256(
+            f"{step.claim.stream_id}|review|{pr_number}|{head}".encode()
+        ).hexdigest()[:16]
+        marker = f"<!-- ghw:key={key} -->"
+        await step.append([ev.CommentRequested(key=key, pr_number=pr_number)])
+        comment, _posted = await ctx.github.create_comment_once(
+            owner,
+            name,
+            pr_number,
+            f"**ghw review** (verdict: `{verdict}`)\n\n{result.text}\n\n{marker}",
+            marker,
+        )
+        comment_url = comment.html_url
+        await step.append(
+            [ev.CommentPosted(key=key, comment_id=comment.id, url=comment.html_url or "")]
+        )
+    await step.append(
+        [
+            ev.ReviewCompleted(
+                verdict=verdict,
+                text=result.text,
+                pr_number=pr_number,
+                comment_url=comment_url,
+                **run_fields(result),
+            )
+        ]
+    )
+    await _write(
+        ctx,
+        step,
+        "review.md",
+        f"# Review of PR #{pr_number} ({step.claim.stream_id})\n\nVerdict: {verdict}\n\n{result.text}\n",
+    )
+    return StepResult(
+        "completed", cost_usd=float(result.cost_usd or 0.0), detail=f"verdict {verdict}"
+    )
+
+
+async def run_review(ctx: PhaseContext, filters: Filters) -> Any:
+    spec = StepSpec(
+        phase="review",
+        from_states=("implemented", "review_failed"),
+        started=_started(ev.ReviewStarted),
+        run=_review_step,
+        verb="review",
+    )
+    return await run_step_phase(ctx, filters, spec)
