@@ -19,6 +19,7 @@ from ghw.github.errors import GitHubError, ValidationFailedError
 from ghw.machine import events as ev
 from ghw.machine.view import IssueView
 from ghw.phases.context import Filters, PhaseContext
+from ghw.phases.crashpoints import crashpoint
 from ghw.phases.files import issue_dir, write_text_atomic
 from ghw.phases.worker import (
     StepContext,
@@ -358,6 +359,7 @@ async def _implement_step(step: StepContext) -> StepResult:
                 return await _record_failure(step, event, result)
             pushed = await workspace.push(branch, info.clone_url, _token(ctx))
             await step.append([ev.BranchPushed(branch=branch, sha=pushed)])
+            crashpoint(ctx.environ, "after_push")
         finally:
             await workspace.remove()
     # 3. open the PR: intent first, so a crash between the call and its event is reconciled
@@ -401,6 +403,7 @@ async def _implement_step(step: StepContext) -> StepResult:
             result=result,
         )
         return await _record_failure(step, event, result)
+    crashpoint(ctx.environ, "after_pr_call")
     opened: ev.Event
     if getattr(pr, "existing", False):
         opened = ev.PullRequestAdopted(number=pr.number, url=pr.html_url or "", branch=branch)
@@ -523,6 +526,7 @@ async def _review_step(step: StepContext) -> StepResult:
             f"**ghw review** (verdict: `{verdict}`)\n\n{result.text}\n\n{marker}",
             marker,
         )
+        crashpoint(ctx.environ, "after_comment_call")
         comment_url = comment.html_url
         await step.append(
             [ev.CommentPosted(key=key, comment_id=comment.id, url=comment.html_url or "")]
