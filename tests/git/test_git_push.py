@@ -70,7 +70,7 @@ async def test_force_with_lease_refuses_when_the_remote_moved(
         remote.bare, {"theirs.txt": "t\n"}, BRANCH, "theirs", plain_git_env(remote.bare.parent)
     )
     await _change(workspace, "b.txt", "b\n")
-    with pytest.raises(PushRejectedError, match="stale info|rejected"):
+    with pytest.raises(PushRejectedError, match=r"stale info|rejected"):
         await workspace.push(BRANCH, remote.url, token)
     assert ref_sha(remote.bare, f"refs/heads/{BRANCH}") == theirs  # not overwritten
     assert await ready_mirror.branch_sha(BRANCH) == first  # the mirror's ref was put back

@@ -109,7 +109,7 @@ async def test_commit_all_counts_commits_the_agent_made_itself(workspace: Worksp
 async def test_a_malformed_author_is_refused(workspace: Workspace, author: str) -> None:
     await workspace.prepare("main", "ghw/issue-1")
     (workspace.path / "x").write_text("x\n")
-    with pytest.raises(UnsafeNameError, match="git.author"):
+    with pytest.raises(UnsafeNameError, match=r"git\.author"):
         await workspace.commit_all("m", author)
 
 
