@@ -1,3 +1,4 @@
+# ruff: noqa: F401, F811 -- pytest fixtures are imported by name from git_fixtures
 """Pushing ghw/* branches over HTTP with a token that never lands on disk or in argv."""
 
 from __future__ import annotations
@@ -5,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from git_fixtures import git, issues, mirror, ready_mirror, remote, spy, token, workspace
 from git_testkit import REPO, Remote, Spy, run_git
 from http_git_server import commit_files, plain_git_env, ref_sha
 

@@ -1,3 +1,4 @@
+# ruff: noqa: F401, F811 -- pytest fixtures are imported by name from git_fixtures
 """Workspaces: clone --shared of the mirror, reset, commits, changes, discard, diff, removal."""
 
 from __future__ import annotations
@@ -5,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from git_fixtures import git, issues, mirror, ready_mirror, remote, spy, token, workspace
 from git_testkit import FILES, REPO, Remote, run_git
 from http_git_server import ref_sha
 
