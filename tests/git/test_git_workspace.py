@@ -180,3 +180,27 @@ async def test_a_missing_dot_git_never_reaches_an_enclosing_repo(
     await workspace.prepare("main")  # re-cloned, not "reset" in the enclosing repository
     assert (tmp_path / "precious.txt").exists()
     assert Path(run_git(workspace.path, "rev-parse", "--show-toplevel")) == workspace.path
+
+
+async def test_ghws_git_runs_no_hook_the_agent_planted(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    await workspace.prepare("main", "ghw/issue-1")
+    marker = tmp_path / "hook-ran"
+    for hook in (
+        "pre-commit",
+        "post-commit",
+        "commit-msg",
+        "post-checkout",
+        "reference-transaction",
+    ):
+        path = workspace.git_dir / "hooks" / hook
+        path.write_text(f"#!/bin/sh\necho {hook} >> '{marker}'\n")
+        path.chmod(0o755)
+    (workspace.path / "x.txt").write_text("x\n")
+    assert await workspace.commit_all("m", AUTHOR)
+    await workspace.discard_changes()
+    assert not marker.exists()
+    # The hooks are real: the test's own git (hooks on) does run them.
+    run_git(workspace.path, "commit", "--allow-empty", "-qm", "plain")
+    assert marker.exists()
