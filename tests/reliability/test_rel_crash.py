@@ -116,3 +116,28 @@ def test_rel_crash_kill9_loop(tmp_path: Path) -> None:
     figures["seconds"] = round(time.monotonic() - started)
     print(f"\ncrash harness seed={seed}: {figures}")
     assert figures["kills"] + figures["crashpoint_deaths"] >= kills
+
+
+def test_rel_crash_branch_pushed_but_not_recorded(tmp_path: Path) -> None:
+    """ghw killed after `git push` landed but before BranchPushed was recorded: the next attempt
+    starts from the pushed branch, the agent's identical edit changes nothing, and the step must
+    still open the PR (not fail permanently with no_changes)."""
+    with FakeHub.start(data_dir=tmp_path / "hub") as hub:
+        hub.control.create_repo(REPO, files={"README.md": "# crash\n"})
+        [n] = hub.control.bulk_create_issues(REPO, [{"title": "One", "body": "Fix it."}])
+        script = implement_script(tmp_path / "script.yaml", [n])
+        site = Site(tmp_path / "site", hub.base_url, settings={"agents.scripted.script": str(script)})
+        assert site.ghw("repo", "add", REPO).returncode == 0
+        res = site.ghw("cycle", "--phases", "sync,plan")
+        assert res.returncode == 0, res.stderr
+        # what the killed attempt had pushed: the same edit, on ghw's branch
+        hub.control.push_files(
+            REPO, f"ghw/issue-{n}", {f"fix-{n}.md": f"fix for issue {n}\n"}, message="wip"
+        )
+        res = site.ghw("cycle", "--phases", "implement")
+        assert site.states()[f"{REPO}#{n}"] == "implemented", res.stdout + res.stderr[-3000:]
+        view = GitHubView(hub.base_url)
+        try:
+            assert len(view.pulls_for(REPO, n)) == 1
+        finally:
+            view.close()
