@@ -232,7 +232,13 @@ def bench_ledger(quick: bool) -> dict[str, Any]:
     }
 
 
-SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {"ledger": bench_ledger}
+def bench_load(quick: bool) -> dict[str, Any]:
+    from bench_load import bench_load as run
+
+    return run(quick)
+
+
+SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {"ledger": bench_ledger, "load": bench_load}
 
 
 def main(argv: list[str] | None = None) -> int:
