@@ -223,7 +223,11 @@ AGENT_FIELDS: dict[str, KeySpec] = {
     "script": _k("script", "path", None, "scripted agent: the YAML script to play", optional=True),
     "delay": _k("delay", "duration", "0s", "scripted agent: how long each run takes"),
     "type": _k(
-        "type", "str", None, "built-in adapter of a user-named agent (docs/agents.md)", optional=True
+        "type",
+        "str",
+        None,
+        "built-in adapter of a user-named agent (docs/agents.md)",
+        optional=True,
     ),
 }
 

@@ -6,6 +6,7 @@ Not a conftest (a second conftest.py shadows tests/conftest.py); test modules im
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import secrets
@@ -52,7 +53,7 @@ def implement_script(path: Path, numbers: list[int], *, sleep: float = 0.0, repo
                 "sleep": sleep,
                 "edits": [{"path": f"fix-{n}.md", "write": f"fix for issue {n}\n"}],
             },
-            "review": {"text": f"Looks right.\nVERDICT: approve", "sleep": sleep},
+            "review": {"text": "Looks right.\nVERDICT: approve", "sleep": sleep},
         }
     path.write_text(yaml.safe_dump({"issues": issues}), encoding="utf-8")
     return path
@@ -126,7 +127,7 @@ class Site:
         )
 
     def popen(self, *args: str, env: dict[str, str] | None = None, log: Path) -> subprocess.Popen:
-        fh = open(log, "ab")  # noqa: SIM115 - closed by the caller through proc.args' owner
+        fh = open(log, "ab")
         try:
             return subprocess.Popen(
                 [*ghw_argv(), *args],
@@ -201,7 +202,7 @@ def check_ledger(path: Path) -> dict[str, int]:
         assert versions == list(range(1, len(evs) + 1)), f"{stream}: versions {versions}"
         if "#" not in stream:
             continue
-        for a, b in zip(evs, evs[1:], strict=False):
+        for a, b in itertools.pairwise(evs):
             assert a["type"] != b["type"], (
                 f"{stream}: {a['type']} twice in a row (seq {a['seq']}, {b['seq']})"
             )
@@ -250,9 +251,7 @@ class GitHubView:
 
     def pulls_for(self, repo: str, number: int) -> list[dict[str, Any]]:
         owner = repo.split("/")[0]
-        return self._all(
-            f"/repos/{repo}/pulls", head=f"{owner}:ghw/issue-{number}", state="all"
-        )
+        return self._all(f"/repos/{repo}/pulls", head=f"{owner}:ghw/issue-{number}", state="all")
 
     def all_pulls(self, repo: str) -> list[dict[str, Any]]:
         return self._all(f"/repos/{repo}/pulls", state="all")

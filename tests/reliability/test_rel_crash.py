@@ -99,9 +99,7 @@ def run_crash_harness(tmp: Path, *, seed: int, kills: int, issues: int = ISSUES)
         finally:
             view.close()
         figures["issues"] = issues
-        figures["taken_over"] = sum(
-            1 for e in site.events() if e["type"] == "LeaseExpired"
-        )
+        figures["taken_over"] = sum(1 for e in site.events() if e["type"] == "LeaseExpired")
     return figures
 
 
@@ -128,7 +126,9 @@ def test_rel_crash_branch_pushed_but_not_recorded(tmp_path: Path) -> None:
         hub.control.create_repo(REPO, files={"README.md": "# crash\n"})
         [n] = hub.control.bulk_create_issues(REPO, [{"title": "One", "body": "Fix it."}])
         script = implement_script(tmp_path / "script.yaml", [n])
-        site = Site(tmp_path / "site", hub.base_url, settings={"agents.scripted.script": str(script)})
+        site = Site(
+            tmp_path / "site", hub.base_url, settings={"agents.scripted.script": str(script)}
+        )
         assert site.ghw("repo", "add", REPO).returncode == 0
         res = site.ghw("cycle", "--phases", "sync,plan")
         assert res.returncode == 0, res.stderr

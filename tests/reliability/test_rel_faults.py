@@ -127,9 +127,9 @@ def test_rel_faults_primary_rate_limit_is_recorded_and_honoured_after_restart(
                 time.sleep(0.2)
                 if site.ledger_path.exists():
                     waits = [e for e in site.events() if e["type"] == "RateLimitWait"]
-            assert waits, "no RateLimitWait recorded while waiting:\n" + (
-                tmp_path / "sync.log"
-            ).read_text()
+            assert waits, (
+                "no RateLimitWait recorded while waiting:\n" + (tmp_path / "sync.log").read_text()
+            )
             assert proc.poll() is None, "sync did not wait"
         finally:
             if proc.poll() is None:

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from rel_helpers import ROOT, GitHubView, Site, check_github, check_ledger, verify_replay
 
-from ghw.fakehub import FakeHub
+from ghw.fakehub import FakeHubProcess
 from ghw.orchestrator import WorkOrchestrator
 
 sys.path.insert(0, str(ROOT / "scripts"))
-import instant_agent  # noqa: E402
+import instant_agent
 
 REPOS = [f"load/r{i}" for i in range(10)]
 PER_REPO = 50
@@ -27,7 +27,8 @@ async def test_rel_load_500_issues_sync_plan_and_50_full(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     instant_agent.install(monkeypatch.setattr)
-    async with FakeHub.start(data_dir=tmp_path / "hub") as hub:
+    # fakehub in its own process: on 2 cores it must not share ghw's GIL
+    with FakeHubProcess.launch(data_dir=tmp_path / "hub") as hub:
         for repo in REPOS:
             hub.control.create_repo(repo, files={"README.md": f"# {repo}\n"})
             hub.control.bulk_create_issues(
