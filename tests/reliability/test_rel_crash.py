@@ -63,11 +63,11 @@ def run_crash_harness(tmp: Path, *, seed: int, kills: int, issues: int = ISSUES)
         log = tmp / "loop.log"
         for i in range(kills):
             env = site.env()
-            wait = rng.uniform(0.3, 2.5)
+            wait = rng.uniform(0.3, 2.0)
             if rng.random() < 0.2:
                 # a named crash point: ghw kills itself there (if it gets there in time)
                 env["GHW_CRASH_AT"] = rng.choice(CRASH_POINTS)
-                wait = rng.uniform(2.0, 5.0)
+                wait = rng.uniform(1.5, 4.0)
             proc = site.popen("loop", "--every", "1s", env=env, log=log)
             figures["restarts"] += 1
             try:
