@@ -120,6 +120,15 @@ class GitHubHTTP:
         return str(self._base)
 
     @property
+    def on_rate_limit_wait(self) -> Callable[[RateLimitWait], Awaitable[None]] | None:
+        """Awaited with each rate-limit wait before it starts (the sync phase records it)."""
+        return self._on_rate_limit_wait
+
+    @on_rate_limit_wait.setter
+    def on_rate_limit_wait(self, hook: Callable[[RateLimitWait], Awaitable[None]] | None) -> None:
+        self._on_rate_limit_wait = hook
+
+    @property
     def not_before(self) -> float | None:
         """Epoch seconds before which no request is sent (a rate-limit wait in force), or None."""
         return self._not_before
