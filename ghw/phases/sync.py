@@ -10,12 +10,13 @@ stores the cursor and ETag (``RepositorySynced``), so a filtered run never hides
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from ghw.errors import GhwError
-from ghw.github.models import Issue, RateLimitWait
+from ghw.github.models import Issue, IssuesListing, RateLimitWait
 from ghw.ledger.records import AppendRequest
 from ghw.ledger.store import format_ts
 from ghw.logs import get_logger
@@ -203,57 +204,42 @@ async def _sync_repo(
         ctx.github.on_rate_limit_wait = previous
     outcome.requests = listing.requests
     outcome.not_modified = listing.not_modified
-    issues = [i for i in listing.items if not i.is_pull_request]
+    issues = _latest_per_number(listing.items)
     wanted = [
         i for i in issues if filters.matches_number(i.number) and filters.matches_labels(i.labels)
     ]
     outcome.seen = len(wanted)
-    views: dict[int, IssueView] = {}
-    for v in await ctx.ledger.issues(repo=repo):
-        views[v.number] = v
+    views: dict[int, IssueView] = {v.number: v for v in await ctx.ledger.issues(repo=repo)}
     requests: list[AppendRequest] = []
     files: list[tuple[Any, str]] = []
+    planned: list[tuple[str, int, list[ev.Event]]] = []
     for issue in wanted:
         view = views.get(issue.number)
         events = plan_issue_events(issue, view, repo, policy)
-        if not events:
+        if events:
+            planned.append((f"{repo}#{issue.number}", view.version if view else 0, events))
+        if events and not ctx.dry_run:
+            files.append(_issue_file(ctx, repo, issue, policy))
+    # Issues the listing did not return (unchanged, or a 304) still follow a policy change: their
+    # author association and labels are in the ledger, so eligibility is decided again from there.
+    listed = {i.number for i in issues}
+    for view in views.values():
+        if view.number in listed or not _view_matches(view, filters):
             continue
+        eligible, reason = decide(view.association, view.labels, policy)
+        if eligible != view.eligible:
+            event = ev.EligibilityChanged(eligible=eligible, reason=reason)
+            planned.append((view.stream_id, view.version, [event]))
+    for sid, version, events in planned:
         for e in events:
-            key = {
-                "IssueSynced": "new",
-                "IssueChanged": "changed",
-                "IssueClosed": "closed",
-                "IssueReopened": "reopened",
-                "EligibilityChanged": "eligibility",
-            }[e.TYPE]
+            key = _COUNT_KEYS[e.TYPE]
             if e.TYPE == "IssueSynced" and not e.eligible:  # type: ignore[attr-defined]
                 outcome.counts["skipped"] = outcome.counts.get("skipped", 0) + 1
             outcome.counts[key] = outcome.counts.get(key, 0) + 1
-        sid = f"{repo}#{issue.number}"
         if ctx.dry_run:
             outcome.planned.append(f"append {' + '.join(e.TYPE for e in events)} to {sid}")
-            continue
-        requests.append(AppendRequest(sid, view.version if view else 0, events))
-        eligible, reason = decide(issue.author_association, issue.labels, policy)
-        files.append(
-            (
-                issue_dir(ctx.issues_path, repo, issue.number) / "issue.md",
-                render_issue_md(
-                    repo=repo,
-                    number=issue.number,
-                    title=issue.title,
-                    body=issue.body,
-                    state=issue.state,
-                    author=issue.user_login,
-                    association=issue.author_association,
-                    labels=issue.labels,
-                    url=issue.html_url,
-                    updated_at=issue.updated_at,
-                    eligible=eligible,
-                    reason=reason,
-                ),
-            )
-        )
+        else:
+            requests.append(AppendRequest(sid, version, events))
     if ctx.dry_run:
         return
     # the ledger first (the truth), then the readable files
@@ -262,15 +248,14 @@ async def _sync_repo(
     if files:
         await asyncio.to_thread(_write_files, files)
     if not filters.narrowing:
-        seen_updates = [i.updated_at for i in issues if i.updated_at]
-        new_cursor = max([*seen_updates, *([cursor] if cursor else [])], default=None)
+        new_cursor, new_etag = _next_cursor(listing, cursor, etag)
         await ctx.ledger.append(
             repo,
             None,
             [
                 ev.RepositorySynced(
                     cursor=new_cursor,
-                    etag=listing.etag or etag,
+                    etag=new_etag,
                     issues=len(issues),
                     requests=listing.requests,
                     not_modified=listing.not_modified,
@@ -278,6 +263,78 @@ async def _sync_repo(
             ],
             cycle_id=ctx.cycle_id,
         )
+
+
+_COUNT_KEYS = {
+    "IssueSynced": "new",
+    "IssueChanged": "changed",
+    "IssueClosed": "closed",
+    "IssueReopened": "reopened",
+    "EligibilityChanged": "eligibility",
+}
+
+
+def _latest_per_number(items: Sequence[Issue]) -> list[Issue]:
+    """The issues of a listing (no pull requests), one per number.
+
+    An issue created while the pages are read shifts the later pages by one, so an item can come
+    twice; the most recently updated copy wins (two events for one new issue would conflict).
+    """
+    latest: dict[int, Issue] = {}
+    for item in items:
+        if item.is_pull_request:
+            continue
+        seen = latest.get(item.number)
+        if seen is None or (item.updated_at or "") >= (seen.updated_at or ""):
+            latest[item.number] = item
+    return list(latest.values())
+
+
+def _view_matches(view: IssueView, filters: Filters) -> bool:
+    return (
+        filters.matches_number(view.number)
+        and filters.matches_labels(view.labels)
+        and (not filters.since or view.gh_updated_at >= filters.since)
+    )
+
+
+def _next_cursor(
+    listing: IssuesListing, cursor: str | None, etag: str | None
+) -> tuple[str | None, str | None]:
+    """The ``since`` and ETag of the next unfiltered sync (docs/adr/0031-sync-cursor-and-etag.md).
+
+    An ETag answers only the very same URL. After a one-page answer the cursor stays where it was,
+    so the next request is identical and an unchanged repository costs one ``304``. After several
+    pages the cursor moves to the largest ``updated_at`` seen (GitHub's ``since`` is inclusive, so
+    nothing is missed) and the first page's ETag is dropped: it speaks for that page only.
+    """
+    if listing.not_modified:
+        return cursor, listing.etag or etag
+    if listing.requests <= 1:
+        return cursor, listing.etag
+    updated = [i.updated_at for i in listing.items if i.updated_at]
+    return max([*updated, *([cursor] if cursor else [])], default=None), None
+
+
+def _issue_file(ctx: PhaseContext, repo: str, issue: Issue, policy: Policy) -> tuple[Any, str]:
+    eligible, reason = decide(issue.author_association, issue.labels, policy)
+    return (
+        issue_dir(ctx.issues_path, repo, issue.number) / "issue.md",
+        render_issue_md(
+            repo=repo,
+            number=issue.number,
+            title=issue.title,
+            body=issue.body,
+            state=issue.state,
+            author=issue.user_login,
+            association=issue.author_association,
+            labels=issue.labels,
+            url=issue.html_url,
+            updated_at=issue.updated_at,
+            eligible=eligible,
+            reason=reason,
+        ),
+    )
 
 
 def _write_files(files: list[tuple[Any, str]]) -> None:
