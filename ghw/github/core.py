@@ -281,7 +281,16 @@ class GitHubHTTP:
         # Whatever happens next, no request of this client may go before the limit lifts.
         self._not_before = max(self._not_before or 0.0, decision.until)
         if wait > self._max_rate_wait:
-            raise _rate_limited(RateLimitWaitTooLongError, decision, status, body, method, path)
+            raise _rate_limited(
+                RateLimitWaitTooLongError,
+                decision,
+                status,
+                body,
+                method,
+                path,
+                note=f"{wait:.0f}s away, more than github.max_rate_wait "
+                f"({self._max_rate_wait:.0f}s)",
+            )
         log.warning(
             "github.rate_limited", kind=decision.kind, path=path, wait_seconds=round(wait, 1)
         )
@@ -398,8 +407,10 @@ def _rate_limited(
     body: dict[str, Any],
     method: str,
     path: str,
+    note: str = "",
 ) -> RateLimitedError:
-    message = f"{body['message']} ({decision.kind} rate limit, lifts at {_iso(decision.until)})"
+    lifts = f"{decision.kind} rate limit, lifts at {_iso(decision.until)}"
+    message = f"{body['message']} ({lifts}{', ' + note if note else ''})"
     err = cls(
         message,
         kind=decision.kind,
