@@ -99,7 +99,7 @@ async def test_edited_issue_yields_issue_changed_once(rig: SyncRig, hub: FakeHub
         (f"{REPO}#1", "IssueChanged"): 1,
         (f"{REPO}#2", "IssueSynced"): 1,
     }
-    changed = [e for e in await rig.events(f"{REPO}#1") if e.type == "IssueChanged"][0]
+    (changed,) = [e for e in await rig.events(f"{REPO}#1") if e.type == "IssueChanged"]
     assert changed.payload["title"] == "New title" and changed.payload["body"] == "new body"
     assert sorted(changed.payload["labels"]) == ["bug", "ui"]
     assert set(changed.payload["changed"]) == {"title", "labels"}
@@ -201,9 +201,7 @@ async def test_owner_pattern_expands_with_one_listing_request(rig: SyncRig, hub:
     assert len(await rig.issues("acme/gadgets")) == 1
 
 
-async def test_one_failing_repository_does_not_stop_the_others(
-    rig: SyncRig, hub: FakeHub
-) -> None:
+async def test_one_failing_repository_does_not_stop_the_others(rig: SyncRig, hub: FakeHub) -> None:
     hub.control.create_repo("acme/gadgets")
     hub.control.create_issue(REPO, "In widgets")
     hub.control.create_issue("acme/gadgets", "In gadgets")
