@@ -197,8 +197,17 @@ async def _sync_repo(
     previous = getattr(ctx.github, "on_rate_limit_wait", None)
     ctx.github.on_rate_limit_wait = record_wait
     try:
+        # Most recently updated first: any change puts its issue on the first page, so that
+        # page's ETag speaks for the whole listing (ADR 0031).
         listing = await ctx.github.iter_issues(
-            owner, name, since=since, etag=etag, state="all", per_page=100
+            owner,
+            name,
+            since=since,
+            etag=etag,
+            state="all",
+            per_page=100,
+            sort="updated",
+            direction="desc",
         )
     finally:
         ctx.github.on_rate_limit_wait = previous
@@ -306,14 +315,16 @@ def _next_cursor(
     An ETag answers only the very same URL. After a one-page answer the cursor stays where it was,
     so the next request is identical and an unchanged repository costs one ``304``. After several
     pages the cursor moves to the largest ``updated_at`` seen (GitHub's ``since`` is inclusive, so
-    nothing is missed) and the first page's ETag is dropped: it speaks for that page only.
+    nothing is missed); the ETag is kept only if that left the URL as it was (more than a page of
+    issues updated in the cursor's second), since it belongs to that URL.
     """
     if listing.not_modified:
         return cursor, listing.etag or etag
     if listing.requests <= 1:
         return cursor, listing.etag
     updated = [i.updated_at for i in listing.items if i.updated_at]
-    return max([*updated, *([cursor] if cursor else [])], default=None), None
+    newest = max([*updated, *([cursor] if cursor else [])], default=None)
+    return newest, listing.etag if newest == cursor else None
 
 
 def _issue_file(ctx: PhaseContext, repo: str, issue: Issue, policy: Policy) -> tuple[Any, str]:
