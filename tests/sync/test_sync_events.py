@@ -215,3 +215,30 @@ async def test_one_failing_repository_does_not_stop_the_others(rig: SyncRig, hub
     assert any("acme/missing: FAILED" in line for line in run.lines)
     assert len(await rig.issues(REPO)) == 1 and len(await rig.issues("acme/gadgets")) == 1
     assert await rig.events("acme/missing") == []
+
+
+async def test_a_multi_page_repository_settles_into_304_and_misses_no_edit(
+    rig: SyncRig, hub: FakeHub
+) -> None:
+    """150 issues updated in one second (a bulk import): the cursor cannot move past them, so the
+    URL stays the same and the first page's ETag is kept; sorted by update, an edit of any issue
+    changes that first page."""
+    same = "2024-05-01T00:00:00Z"
+    hub.control.bulk_create_issues(
+        REPO, [{"title": f"Bulk {n}", "updated_at": same} for n in range(1, 151)]
+    )
+    mark = rig.last_seq()
+    await rig.sync(REPO)  # 2 pages, cursor -> same, no ETag (the URL changes)
+    await rig.sync(REPO)  # since=same: 2 pages again, URL unchanged now: ETag kept
+    await rig.sync(REPO)  # 304
+    statuses = [r["status"] for r in rig.api_requests(mark)]
+    assert statuses == [200, 200, 200, 200, 304]
+    (cursor_event,) = [e for e in await rig.events(REPO) if e.type == "RepositorySynced"][-1:]
+    assert cursor_event.payload["cursor"] == same
+
+    hub.control.edit_issue(REPO, 1, body="edited", updated_at="2024-05-01T00:00:09Z")
+    mark = rig.last_seq()
+    run = await rig.sync(REPO)
+    assert run.result.repos[0].counts == {"changed": 1}
+    assert [r["status"] for r in rig.api_requests(mark)] == [200, 200]
+    assert set(type_counts(await rig.events(f"{REPO}#")).values()) == {1}
