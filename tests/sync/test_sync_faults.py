@@ -155,7 +155,10 @@ async def test_a_burst_longer_than_the_retries_fails_the_repo_and_the_next_sync_
 
     repo = failed.result.repos[0]
     assert not repo.ok and "502" in (repo.error or "")
-    assert len(await rig.issues(REPO)) == ISSUES  # nothing of the failed listing was written
+    # The page read before the failure (the 100 most recently updated) is in the ledger; the
+    # cursor did not move (no RepositorySynced), so the next sync reads them all again.
+    assert len(await rig.issues(REPO)) == ISSUES + 100
+    assert [e.type for e in await rig.events(REPO) if e.stream_id == REPO] == ["RepositorySynced"]
     hub.control.clear_faults()
     recovered = await rig.sync(REPO)
     assert recovered.result.ok
