@@ -371,6 +371,11 @@ class Ledger:
         stored: list[StoredEvent] = []
         touched: dict[str, tuple[str, Any]] = {}
         released: list[str] = []
+        # One getrandom call for the batch's event ids instead of one per event (uuid4 reads
+        # urandom each time: ~0.3 ms a call in a sandbox under file I/O load); each id is still a
+        # random version-4 UUID.
+        entropy = os.urandom(16 * sum(len(r.events) for r in requests))
+        first_seq = seq + 1
         for req in requests:
             sid = req.stream_id
             kind, _table, _cols = table_for(sid)
@@ -392,7 +397,8 @@ class Ledger:
                     )
                 seq += 1
                 version += 1
-                event_id = uuid.uuid4().hex
+                at = 16 * (seq - first_seq)
+                event_id = uuid.UUID(bytes=entropy[at : at + 16], version=4).hex
                 payload_text = canonical_json(payload)
                 digest = hash_parts(
                     prev_hash,
