@@ -14,6 +14,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -315,6 +316,8 @@ class _PageWriter:
         self._ctx = ctx
         self._tail: asyncio.Future[None] | None = None
         self._files: list[asyncio.Future[None]] = []
+        # One thread for the files: concurrent creates in one tree contend (measured slower).
+        self._file_thread = ThreadPoolExecutor(1, thread_name_prefix="ghw-sync-files")
 
     def submit(self, requests: list[AppendRequest], files: list[tuple[str, str]]) -> None:
         self._tail = asyncio.ensure_future(self._write(self._tail, requests, files))
@@ -332,7 +335,8 @@ class _PageWriter:
                 requests[start : start + _BATCH], cycle_id=self._ctx.cycle_id
             )
         if files:  # the ledger first (the truth), then the readable files
-            self._files.append(asyncio.ensure_future(asyncio.to_thread(_write_files, files)))
+            loop = asyncio.get_running_loop()
+            self._files.append(loop.run_in_executor(self._file_thread, _write_files, files))
 
     async def drain(self, *, quiet: bool = False) -> None:
         """Wait for everything handed over; raises the first failure unless ``quiet``."""
@@ -340,6 +344,7 @@ class _PageWriter:
         results = await asyncio.gather(*pending, return_exceptions=True)
         results += await asyncio.gather(*self._files, return_exceptions=True)
         self._tail, self._files = None, []
+        self._file_thread.shutdown(wait=False)
         for result in results:
             if isinstance(result, BaseException) and not quiet:
                 raise result
