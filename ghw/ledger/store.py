@@ -737,18 +737,31 @@ class Ledger:
     async def read_raw(
         self, after_seq: int = 0, until_seq: int | None = None, *, chunk: int = 20000
     ) -> AsyncIterator[list[tuple[Any, ...]]]:
-        """Raw event rows in chunks (for replay, which checks hashes on the stored text)."""
-        seq = after_seq
+        """Raw event rows in chunks (for replay, which checks hashes on the stored text).
+
+        The next chunk is fetched (on aiosqlite's thread) while the caller folds this one.
+        """
         limit = until_seq if until_seq is not None else 2**62
-        while True:
-            rows = await self._fetchall(
-                f"{_EVENT_SELECT} WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
-                (seq, limit, chunk),
+
+        def fetch(after: int) -> asyncio.Future[list[Any]]:
+            return asyncio.ensure_future(
+                self._fetchall(
+                    f"{_EVENT_SELECT} WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+                    (after, limit, chunk),
+                )
             )
+
+        pending = fetch(after_seq)
+        while True:
+            rows = await pending
             if not rows:
                 return
-            yield rows
-            seq = rows[-1][0]
+            pending = fetch(rows[-1][0])
+            try:
+                yield rows
+            except BaseException:
+                pending.cancel()
+                raise
 
     async def issue(self, stream_id: str) -> IssueView | None:
         return (await self._load_views([stream_id])).get(stream_id)
