@@ -214,15 +214,24 @@ def register(app: typer.Typer) -> None:
         parallelism: ParOpt = None,
     ) -> None:
         """Run cycles until interrupted: --every waits after each cycle; --cron follows a schedule."""
-        from ghw.durations import parse_duration
+        from ghw.durations import ACCEPTED_FORMS, parse_duration
         from ghw.orchestrator import PHASES
 
         if (every is None) == (cron is None):
-            raise UsageError("ghw loop needs exactly one of --every DURATION or --cron EXPR")
+            raise UsageError(
+                "ghw loop needs exactly one of --every DURATION (e.g. 30m) or --cron EXPR "
+                "(e.g. '*/15 * * * *')"
+            )
         if every is not None:
-            interval = parse_duration(every)
+            try:
+                interval = parse_duration(every)
+            except ValueError as exc:
+                raise UsageError(f"--every: {exc}") from None
             if interval.total_seconds() <= 0:
-                raise UsageError("--every must be greater than 0 (e.g. --every 30m)")
+                raise UsageError(
+                    f"--every must be greater than 0, got {every!r}: use {ACCEPTED_FORMS}, "
+                    "but not 0s"
+                )
         if cron is not None:
             from ghw.schedule import CronSchedule
 
