@@ -585,6 +585,8 @@ class WorkOrchestrator:
         done, pending = await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
+        if sleeper in done:
+            sleeper.result()  # an error of the sleep function is not swallowed
         return sleeper in done and not self.stop.is_set()
 
     # --- signals ----------------------------------------------------------------------------
