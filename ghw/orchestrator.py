@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -18,7 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 import structlog
 
@@ -175,6 +176,7 @@ class WorkOrchestrator:
         self.stop = asyncio.Event()  # set on Ctrl+C / SIGTERM: take no new work
         self.hurry = asyncio.Event()  # set on a second Ctrl+C: no grace period
         self.cycle_number = 0
+        self._progress_obj: _TtyProgress | Literal[False] | None = None
         # phase name -> coroutine(ctx, filters) -> PhaseOutcome; tests and embedders replace some
         self.runners: dict[str, PhaseRunner] = dict(runners or {})
 
@@ -210,8 +212,21 @@ class WorkOrchestrator:
     # --- output -----------------------------------------------------------------------------
 
     def echo(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.line(text)
+            return
         self.stdout.write(text + "\n")
         self.stdout.flush()
+
+    @property
+    def _progress(self) -> _TtyProgress | None:
+        """On a terminal, lines go through rich with a spinner naming the running steps;
+        piped, they are plain lines."""
+        if self._progress_obj is None:
+            isatty = getattr(self.stdout, "isatty", None)
+            tty = bool(isatty and isatty()) and self.environ.get("TERM") != "dumb"
+            self._progress_obj = _TtyProgress(self.stdout, self.environ) if tty else False
+        return self._progress_obj or None
 
     # --- one cycle --------------------------------------------------------------------------
 
@@ -376,6 +391,8 @@ class WorkOrchestrator:
                     cycle_id=result.cycle_id,
                 )
         finally:
+            if self._progress is not None:
+                self._progress.done()
             await ledger.close()
 
     async def _run_phase(self, name: str, ctx: PhaseContext) -> PhaseOutcome:
@@ -607,6 +624,54 @@ class WorkOrchestrator:
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, handle, sig)
+
+
+_STARTED = re.compile(r"^\s+(\S+#\d+): (\w+) started")
+_ENDED = re.compile(r"^\s+(\S+#\d+): (\w+) (completed|failed|held|interrupted|skipped)")
+
+
+class _TtyProgress:
+    """Progress on a terminal: each line printed above a rich spinner that names the steps
+    running now. Kept deliberately simple: it follows the reporter's own lines."""
+
+    def __init__(self, stream: TextIO, environ: Mapping[str, str]) -> None:
+        from rich.console import Console
+
+        self.console = Console(
+            file=stream,
+            force_terminal=True,
+            no_color=bool(environ.get("NO_COLOR")),
+            highlight=False,
+            soft_wrap=True,
+        )
+        self.running: dict[str, str] = {}
+        self.status: Any = None
+
+    def line(self, text: str) -> None:
+        if match := _STARTED.match(text):
+            self.running[match.group(1)] = match.group(2)
+        elif match := _ENDED.match(text):
+            self.running.pop(match.group(1), None)
+        self.console.print(text, markup=False, highlight=False)
+        self._update()
+
+    def _update(self) -> None:
+        if self.running:
+            shown = ", ".join(f"{issue} ({phase})" for issue, phase in self.running.items())
+            message = f"running {len(self.running)}: {shown}"
+            if self.status is None:
+                self.status = self.console.status(message, spinner="dots")
+                self.status.start()
+            else:
+                self.status.update(message)
+        else:
+            self.done()
+
+    def done(self) -> None:
+        self.running.clear()
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
 
 
 def _phase_runner(name: str) -> PhaseRunner:

@@ -392,3 +392,34 @@ async def test_orch_examples_of_the_requirement_map_to_ghw_orchestrator(tmp_path
     assert result.ok
     assert orch.since == "2024-01-01T00:00:00Z"
     assert orch.since == WorkOrchestrator(since=datetime(2024, 1, 1, tzinfo=UTC), environ=env).since
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _step_lines(name: str, ctx) -> None:
+    if name == "plan":
+        ctx.reporter.line("  o/r#1: plan started (scripted)")
+        ctx.reporter.line("  o/r#1: plan completed")
+
+
+async def test_orch_progress_plain_lines_when_piped(tmp_path, env):
+    orch = _orch(tmp_path, env, FakePhases(hook=_step_lines))
+    await orch.run_cycle()
+    out = _out(orch)
+    assert "\x1b" not in out  # no escape codes in a pipe
+    assert out.splitlines()[2:4] == ["  o/r#1: plan started (scripted)", "  o/r#1: plan completed"]
+
+
+async def test_orch_progress_rich_spinner_on_a_terminal(tmp_path, env):
+    env = {k: v for k, v in env.items() if k != "NO_COLOR"}
+    env["TERM"] = "xterm"
+    orch = _orch(tmp_path, env, FakePhases(hook=_step_lines), stdout=_Tty())
+    await orch.run_cycle()
+    out = orch.stdout.getvalue()
+    assert "running 1: o/r#1 (plan)" in out  # the spinner line while the step ran
+    for banner in BANNER_LINES:
+        assert banner in out
+    assert orch._progress is not None and orch._progress.status is None  # stopped at the end
