@@ -33,7 +33,7 @@ def test_orch_demo_environment_drops_ghw_variables_and_real_tokens():
             "GITHUB_TOKEN": "ghp_real",
             "GH_TOKEN": "gho_real",
             "HOME": "/h",
-        }  # fmt: skip
+        }
     )
     assert env == {"PATH": "/bin", "HOME": "/h", "GITHUB_TOKEN": DEMO_TOKEN}
 
