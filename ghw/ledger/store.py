@@ -31,7 +31,7 @@ from ghw.errors import (
     LedgerLockedError,
     StaleFenceError,
 )
-from ghw.ledger.hashing import GENESIS, canonical_json, hash_parts
+from ghw.ledger.hashing import GENESIS, HASHED_FIELDS, canonical_json, hash_parts
 from ghw.ledger.migrations import SCHEMA_VERSION, check_readable, migrate, projection_ddl
 from ghw.ledger.projection import (
     APPLIERS,
@@ -59,22 +59,7 @@ from ghw.machine.view import IssueView
 
 __all__ = ["EVENT_COLUMNS", "Ledger", "format_ts", "utcnow"]
 
-EVENT_COLUMNS = (
-    "seq",
-    "event_id",
-    "stream_id",
-    "version",
-    "type",
-    "schema_version",
-    "payload",
-    "ts",
-    "actor",
-    "cycle_id",
-    "correlation_id",
-    "causation_id",
-    "prev_hash",
-    "hash",
-)
+EVENT_COLUMNS = (*HASHED_FIELDS, "prev_hash", "hash")
 _EVENT_SELECT = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
 _INSERT_EVENT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
 
