@@ -423,3 +423,19 @@ async def test_orch_progress_rich_spinner_on_a_terminal(tmp_path, env):
     for banner in BANNER_LINES:
         assert banner in out
     assert orch._progress is not None and orch._progress.status is None  # stopped at the end
+
+
+async def test_orch_must_parallelism_from_configuration_defaults(tmp_path, env):
+    seen: dict[str, list[int]] = {}
+
+    def record(name: str, ctx) -> None:
+        if name != "sync":
+            seen.setdefault(name, []).append(ctx.config.parallelism(name))
+
+    fake = FakePhases(hook=record)
+    # defaults (2), then the config's value, then --parallelism over both
+    await _orch(tmp_path, env, fake).run_cycle()
+    config = _config(tmp_path, plan={"parallelism": 3})
+    await _orch(tmp_path, env, fake, config_path=config).run_cycle()
+    await _orch(tmp_path, env, fake, config_path=config, parallelism=5).run_cycle()
+    assert seen == {"plan": [2, 3, 5], "implement": [2, 2, 5], "review": [2, 2, 5]}

@@ -245,3 +245,11 @@ def test_orch_cli_single_phase_commands(config, env):
     r = run(config, env, "plan", "--issue", "1")
     assert r.code == 0 and r.out.splitlines()[0] == "=== Generating plans ==="
     assert _states(config, env)["demo/calc#1"] == "planned"
+
+
+def test_orch_cli_since_reaches_the_sync_request(config, env, demo_hub):
+    demo_hub.control.clear_requests()
+    r = run(config, env, "cycle", "--phases", "sync", "--since", "2024-01-01")
+    assert r.code == 0, r.err
+    listing = [q for q in demo_hub.control.requests() if q["path"] == "/repos/demo/calc/issues"]
+    assert listing and "since=2024-01-01T00%3A00%3A00Z" in listing[0]["query"]
