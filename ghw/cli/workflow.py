@@ -214,7 +214,7 @@ def register(app: typer.Typer) -> None:
         parallelism: ParOpt = None,
     ) -> None:
         """Run cycles until interrupted: --every waits after each cycle; --cron follows a schedule."""
-        from ghw.durations import ACCEPTED_FORMS, parse_duration
+        from ghw.durations import parse_duration
         from ghw.orchestrator import PHASES
 
         if (every is None) == (cron is None):
@@ -225,12 +225,14 @@ def register(app: typer.Typer) -> None:
         if every is not None:
             try:
                 interval = parse_duration(every)
-            except ValueError as exc:
-                raise UsageError(f"--every: {exc}") from None
-            if interval.total_seconds() <= 0:
+            except ValueError:
+                interval = None
+            if interval is None or interval.total_seconds() <= 0:
+                why = "invalid duration" if interval is None else "must be greater than 0, got"
                 raise UsageError(
-                    f"--every must be greater than 0, got {every!r}: use {ACCEPTED_FORMS}, "
-                    "but not 0s"
+                    f"--every {why} {every!r}: use a duration greater than 0 such as "
+                    "45s, 10m, 30m, 1h, 2h, 1d, 7d, 1h30m, 2d12h "
+                    "(units d h m s, each at most once, in that order)"
                 )
         if cron is not None:
             from ghw.schedule import CronSchedule
