@@ -9,18 +9,14 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
-from helpers import synced
+from ledger_helpers import FakeClock, synced
 
 from ghw.errors import StaleFenceError
 from ghw.ledger.records import ClaimFilters, Holder, process_start_time
 from ghw.ledger.store import Ledger, format_ts
 from ghw.machine import events as ev
-
-if TYPE_CHECKING:  # only a type: another directory's conftest may own the name at run time
-    from conftest import FakeClock
 
 
 def plan_started(view):  # type: ignore[no-untyped-def]
