@@ -78,13 +78,16 @@ async def test_fakehub_answers_a_sync_with_githubs_shapes(
     await sync(REPO, since="2020-01-01T00:00:00Z", labels=("bug",))
 
     outcomes = recorder.assert_all_valid(minimum=10)
+    # The second sync reads one page or two, depending on whether the issues made above fell in
+    # one second (ADR 0031); either way everything else is validated, and exactly these are exempt.
     assert reasons(outcomes) == {
-        "validated": 9,  # org + user lists, 3 syncs of 2 pages, solo (the 304 and faults apart)
+        "validated": len(outcomes) - 4,
         "rate limit": 1,
         "5xx": 1,
         "304": 1,
         "orgs 404": 1,
     }, outcomes
+    assert len(outcomes) >= 12
 
 
 async def test_fakehub_answers_an_implement_like_flow_with_githubs_shapes(
