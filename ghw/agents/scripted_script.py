@@ -14,8 +14,8 @@ Format (documented in docs/agents.md)::
             - {path: obsolete.py, delete: true}
         review:  {text: "...\\nVERDICT: approve"}
 
-Each phase entry may also have ``fail: {kind: transient|permanent, message}``, ``exit_code``
-and ``sleep`` (seconds).
+Each phase entry may also have ``fail: {kind: transient|permanent, message}``, ``exit_code``,
+``sleep`` (seconds) and ``cost_usd`` (the cost the run reports).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 PHASES = ("plan", "implement", "review")
-_ENTRY_KEYS = {"text", "edits", "fail", "exit_code", "sleep"}
+_ENTRY_KEYS = {"text", "edits", "fail", "exit_code", "sleep", "cost_usd"}
 _OPS = ("replace", "write", "append", "delete")
 
 
@@ -76,6 +76,7 @@ class PhaseEntry:
     fail: Failure | None = None
     exit_code: int | None = None
     sleep: float = 0.0
+    cost_usd: float = 0.0  # reported as the run's total_cost_usd (budget tests)
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,10 @@ def _entry(where: str, raw: Any) -> PhaseEntry:
     sleep = raw.get("sleep", 0)
     if not isinstance(sleep, int | float) or isinstance(sleep, bool) or sleep < 0:
         raise ScriptError(f"{where}.sleep must be a number of seconds >= 0")
-    return PhaseEntry(text, edits, fail, exit_code, float(sleep))
+    cost = raw.get("cost_usd", 0)
+    if not isinstance(cost, int | float) or isinstance(cost, bool) or cost < 0:
+        raise ScriptError(f"{where}.cost_usd must be a number of dollars >= 0")
+    return PhaseEntry(text, edits, fail, exit_code, float(sleep), float(cost))
 
 
 def parse_script(data: Any, *, source: str = "script") -> Script:
