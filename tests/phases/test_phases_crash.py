@@ -1,0 +1,150 @@
+"""Acceptance 2: real ghw processes killed with SIGKILL at the worst moments, then restarted.
+
+Each effect on GitHub (the PR, the review comment) exists exactly once afterwards, and the issue
+completes. A ghw killed while its agent runs is taken over at once by the next run
+(``LeaseExpired{holder_dead}``, no attempt counted), its agent's process group is gone, and no
+second PR is opened.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from phases_kit import Rig, await_for, payloads
+
+KILLED = -signal.SIGKILL
+
+
+async def _planned(rig: Rig, number: int = 1) -> None:
+    result, out = await rig.run("sync", "plan", issue_numbers=[number])
+    assert result.ok, out
+    assert await rig.state(number) == "planned"
+
+
+def _pgid_alive(pgid: int) -> bool:
+    """Whether any live (not zombie) process is in the group: an orphaned zombie may wait a while
+    for init to reap it, but it runs nothing."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("point", ["after_push", "after_pr_call"])
+async def test_implement_killed_after_an_effect_opens_exactly_one_pr(rig: Rig, point: str) -> None:
+    await _planned(rig)
+    crashed = rig.ghw("implement", "--issue", "1", GHW_CRASH_AT=point)
+    assert crashed.returncode == KILLED, crashed.stderr
+    # what the crash left: a running step whose holder is dead
+    assert await rig.state(1) == "implementing"
+    [lease] = await rig.leases()
+    types = await rig.types(1)
+    assert types[-1] == "BranchPushed" if point == "after_push" else "PullRequestRequested"
+    pulls = rig.pulls()
+    assert len(pulls) == (0 if point == "after_push" else 1)
+
+    restarted = rig.ghw("implement", "--issue", "1")
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    assert "took over a holder dead lease" in restarted.stdout
+
+    assert await rig.state(1) == "implemented"
+    pulls = rig.pulls()
+    assert len(pulls) == 1, pulls
+    assert pulls[0]["head"]["ref"] == "ghw/issue-1"
+    assert "Fixes #1" in pulls[0]["body"]
+    events = await rig.history(1)
+    [expired] = payloads(events, "LeaseExpired")
+    assert expired["reason"] == "holder_dead"
+    assert expired["holder"]["pid"] == lease.holder.pid
+    # no attempt counted: the restarted step is attempt 1 again
+    assert [p["attempt"] for p in payloads(events, "ImplementStarted")] == [1, 1]
+    # the agent ran once: after the push, ghw opens the PR without running it again
+    assert len(rig.transcripts(1, "implement")) == 1
+    assert len(payloads(events, "BranchPushed")) == 1
+    opened = payloads(events, "PullRequestOpened")
+    assert [p["number"] for p in opened] == [pulls[0]["number"]]
+    assert payloads(events, "PullRequestAdopted") == []
+    assert not await rig.leases()
+
+
+async def test_review_comment_killed_after_the_call_is_posted_once(rig: Rig) -> None:
+    rig.configure(**{"review.comment": True})
+    result, out = await rig.run("sync", "plan", "implement", issue_numbers=[1])
+    assert result.ok, out
+    [pr] = rig.pulls()
+
+    crashed = rig.ghw("review", "--issue", "1", GHW_CRASH_AT="after_comment_call")
+    assert crashed.returncode == KILLED, crashed.stderr
+    assert await rig.state(1) == "reviewing"
+    assert (await rig.types(1))[-1] == "CommentRequested"
+    assert len(rig.comments(pr["number"])) == 1
+
+    restarted = rig.ghw("review", "--issue", "1")
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    assert await rig.state(1) == "reviewed"
+    comments = rig.comments(pr["number"])
+    events = await rig.history(1)
+    [requested, *_] = payloads(events, "CommentRequested")
+    marker = f"<!-- ghw:key={requested['key']} -->"
+    ours = [c for c in comments if marker in c["body"]]
+    assert len(ours) == 1 and len(comments) == 1, comments
+    assert "VERDICT: approve" in ours[0]["body"]
+    [posted] = payloads(events, "CommentPosted")
+    assert posted["comment_id"] == ours[0]["id"]
+    [completed] = payloads(events, "ReviewCompleted")
+    assert completed["comment_url"] == ours[0]["html_url"]
+    assert [p["reason"] for p in payloads(events, "LeaseExpired")] == ["holder_dead"]
+
+
+async def test_ghw_killed_while_its_agent_runs_is_taken_over_at_once(rig: Rig) -> None:
+    await _planned(rig)
+    rig.configure(**{"agents.scripted.delay": "30s", "lease.ttl": "5m"})
+    proc = rig.spawn("implement", "--issue", "1")
+    try:
+
+        async def agent_recorded() -> object:
+            rows = await rig.leases()
+            return rows[0] if rows and rows[0].pgid else None
+
+        lease = await await_for(agent_recorded, timeout=30)
+        assert _pgid_alive(lease.pgid), "the agent should be running"
+        assert lease.holder.pid == proc.pid
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()  # type: ignore[union-attr]
+        proc.stderr.close()  # type: ignore[union-attr]
+    assert proc.returncode == KILLED
+
+    rig.configure(**{"agents.scripted.delay": "0s"})
+    started = time.monotonic()
+    restarted = rig.ghw("implement", "--issue", "1")
+    elapsed = time.monotonic() - started
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    # at once: not after the 5 minute lease, and well before the killed agent's 30 s delay
+    assert elapsed < 20
+    assert "took over a holder dead lease" in restarted.stdout
+    assert not _pgid_alive(lease.pgid)
+
+    events = await rig.history(1)
+    [expired] = payloads(events, "LeaseExpired")
+    assert expired["reason"] == "holder_dead"
+    assert expired["pgid"] == lease.pgid
+    assert [p["attempt"] for p in payloads(events, "ImplementStarted")] == [1, 1]
+    assert await rig.state(1) == "implemented"
+    view = await rig.view(1)
+    assert view.attempts == 0
+    assert len(rig.pulls()) == 1
+    assert len(payloads(events, "PullRequestOpened")) == 1
+    assert not await rig.leases()
