@@ -167,7 +167,9 @@ class Rig:
             text=True,
         )
 
-    def ghw(self, *args: str, timeout: float = 60, **extra: str) -> subprocess.CompletedProcess[str]:
+    def ghw(
+        self, *args: str, timeout: float = 60, **extra: str
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [*GHW, *args],
             env=self.cli_env(**extra),
@@ -225,7 +227,9 @@ class Rig:
             r.raise_for_status()
             return list(r.json())
 
-    def open_pull(self, head: str, title: str = "By hand", repo: str | None = None) -> dict[str, Any]:
+    def open_pull(
+        self, head: str, title: str = "By hand", repo: str | None = None
+    ) -> dict[str, Any]:
         """Push a commit to ``head`` and open a PR for it, as a person would."""
         repo = repo or self.repo
         self.hub.control.push_files(repo, head, {f"HAND-{head.replace('/', '_')}.md": "by hand\n"})
@@ -245,9 +249,7 @@ class Rig:
 
     def transcripts(self, number: int, phase: str, repo: str | None = None) -> list[Path]:
         folder = self.issue_dir(number, repo) / "transcripts"
-        return sorted(
-            folder.glob(f"{phase}-*.jsonl"), key=lambda p: int(p.stem.rsplit("-", 1)[1])
-        )
+        return sorted(folder.glob(f"{phase}-*.jsonl"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
 
     def prompt(self, path: Path) -> str:
         """The prompt recorded in a transcript's start record."""
@@ -291,3 +293,37 @@ async def await_for(predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
             return value
         await asyncio.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s")
+
+
+def make_repo(hub: FakeHub, name: str, issues: int, **issue: Any) -> list[int]:
+    """A repository with a README and ``issues`` trusted issues (no scripted entries: the
+    scripted agent's default implement writes GHW_SCRIPTED.md)."""
+    hub.control.create_repo(name, files={"README.md": f"# {name}\n"})
+    issue.setdefault("author", "owner")
+    issue.setdefault("author_association", "OWNER")
+    return hub.control.bulk_create_issues(
+        name, [{"title": f"Task {i}", "body": f"Do task {i}.", **issue} for i in range(issues)]
+    )
+
+
+async def mark_planned(rig: Rig, numbers: Sequence[int], repo: str | None = None) -> None:
+    """Put synced issues in ``planned`` straight through the ledger (no agent run)."""
+    from ghw.ledger.records import ClaimFilters
+    from ghw.machine import events as ev
+
+    async with await Ledger.open(rig.ledger_path) as ledger:
+        for n in numbers:
+            got = await ledger.claim(
+                "plan",
+                ["synced"],
+                ClaimFilters(repos=(repo or rig.repo,), numbers=(n,)),
+                started=lambda v: ev.PlanStarted(agent="scripted", attempt=1),
+            )
+            assert got is not None, n
+            claim = got[0]
+            await ledger.append(
+                claim.stream_id,
+                None,
+                [ev.PlanCompleted(text=f"Plan for #{n}: write the file.", agent="scripted")],
+                fence=claim,
+            )

@@ -8,7 +8,6 @@ second PR is opened.
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from pathlib import Path

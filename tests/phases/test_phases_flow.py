@@ -44,9 +44,16 @@ async def test_issue_goes_through_every_phase_with_one_pr(rig: Rig) -> None:
     pushed = payloads(events, "BranchPushed")
     assert len(pushed) == 1
     branch_sha = subprocess.run(
-        ["git", "--git-dir", str(rig.hub.store.git_root / "demo" / "calc.git"), "rev-parse",
-         "refs/heads/ghw/issue-1"],
-        capture_output=True, text=True, check=True,
+        [
+            "git",
+            "--git-dir",
+            str(rig.hub.store.git_root / "demo" / "calc.git"),
+            "rev-parse",
+            "refs/heads/ghw/issue-1",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     assert pr["head"]["sha"] == branch_sha == pushed[0]["sha"]
     with rig.api() as api:
