@@ -146,6 +146,20 @@ class Rig:
             outcome = await _phase_runner(name)(ctx, filters or Filters())
         return outcome, "\n".join(lines)
 
+    async def cli(self, *args: str) -> tuple[int, str, str]:
+        """``ghw ARGS`` in this process (on a thread: the CLI runs its own event loop)."""
+        from ghw.cli.context import AppContext
+        from ghw.cli.main import main
+
+        env = {**self.env, "GHW_CONFIG": str(self.config_path), "NO_COLOR": "1"}
+
+        def go() -> tuple[int, str, str]:
+            out, err = io.StringIO(), io.StringIO()
+            code = main(list(args), context=AppContext(environ=env, stdout=out, stderr=err))
+            return code, out.getvalue(), err.getvalue()
+
+        return await asyncio.to_thread(go)
+
     # --- running as processes ---------------------------------------------------------------
 
     def cli_env(self, **extra: str) -> dict[str, str]:
