@@ -1,0 +1,67 @@
+"""``ghw plan|implement|review --dry-run``: shows what it would take, and takes and writes nothing
+(the ledger's bytes stay as they are; no mutating request and no push reach GitHub)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from phases_kit import Rig, mutating
+
+
+def _digest(rig: Rig) -> dict[str, str]:
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(rig.issues_path.glob("ghw.db*"))
+    }
+
+
+def _files(rig: Rig) -> list[str]:
+    return sorted(str(p.relative_to(rig.tmp)) for p in rig.tmp.rglob("*") if "hub" not in p.parts)
+
+
+async def test_dry_runs_take_nothing_and_write_nothing(rig: Rig) -> None:
+    # one issue in each phase's input state: 3 synced, 2 planned, 1 implemented
+    result, out = await rig.run("sync")
+    assert result.ok, out
+    result, out = await rig.run("plan", "implement", issue_numbers=[1])
+    assert result.ok, out
+    result, out = await rig.run("plan", issue_numbers=[2])
+    assert result.ok, out
+    states = [await rig.state(n) for n in (1, 2, 3, 4)]
+    assert states == ["implemented", "planned", "synced", "skipped"]
+
+    rig.hub.control.clear_requests()
+    ledger_before = _digest(rig)
+    files_before = _files(rig)
+    expected = {
+        "plan": "would plan demo/calc#3 (synced) with scripted",
+        "implement": "would implement demo/calc#2 (planned) with scripted",
+        "review": "would review demo/calc#1 (implemented) with scripted",
+    }
+    for phase, line in expected.items():
+        proc = rig.ghw(phase, "--dry-run")
+        code, out, err = proc.returncode, proc.stdout, proc.stderr
+        assert code == 0, out + err
+        assert line in out
+        assert out.count("would ") == 1, out
+    proc = rig.ghw("cycle", "--dry-run")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for line in expected.values():
+        assert line in proc.stdout
+
+    assert _digest(rig) == ledger_before
+    assert _files(rig) == files_before
+    requests = rig.hub.control.requests()
+    assert mutating(requests) == []
+    assert not [r for r in requests if r.get("git")]
+    assert [await rig.state(n) for n in (1, 2, 3, 4)] == states
+    assert not await rig.leases()
+
+
+async def test_dry_run_on_a_fresh_install_creates_no_ledger(rig: Rig) -> None:
+    proc = rig.ghw("plan", "--dry-run")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not rig.ledger_path.exists()
+    assert not list(rig.tmp.rglob("*memory*"))
+    assert not rig.issues_path.exists() or list(rig.issues_path.iterdir()) == []
+    assert mutating(rig.hub.control.requests()) == []
