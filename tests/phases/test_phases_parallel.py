@@ -24,6 +24,7 @@ async def test_eight_one_second_agents_at_parallelism_eight_finish_in_under_six_
     result, out = await rig.run("sync")
     assert result.ok, out
     await mark_planned(rig, numbers)
+    hub.control.clear_requests()
 
     started = time.monotonic()
     result, out = await rig.run("implement")
@@ -32,6 +33,11 @@ async def test_eight_one_second_agents_at_parallelism_eight_finish_in_under_six_
     assert result.phases[0].counts == {"completed": 8}
     assert elapsed < 6.0, f"8 issues x 1 s at parallelism 8 took {elapsed:.2f} s"
     assert len(rig.pulls()) == 8
+    # the mirror was fetched once for the whole phase, not once per step behind its lock
+    requests = hub.control.requests()
+    fetches = [r for r in requests if "service=git-upload-pack" in (r["query"] or "")]
+    pushes = [r for r in requests if "service=git-receive-pack" in (r["query"] or "")]
+    assert (len(fetches), len(pushes)) == (1, 8)
 
     # each agent really took its second, and all eight ran at the same time
     spans = []
