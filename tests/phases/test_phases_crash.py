@@ -147,3 +147,56 @@ async def test_ghw_killed_while_its_agent_runs_is_taken_over_at_once(rig: Rig) -
     assert len(rig.pulls()) == 1
     assert len(payloads(events, "PullRequestOpened")) == 1
     assert not await rig.leases()
+
+
+async def test_takeover_kills_an_old_agent_group_that_outlived_its_ghw(rig: Rig) -> None:
+    """pdeathsig aside (an agent's own children do not get it), the takeover itself kills what
+    is left of the recorded group, and only after checking the leader's start time."""
+    import socket
+    import subprocess
+
+    from ghw.agents import process_start_time
+    from ghw.ledger.records import ClaimFilters, Holder
+    from ghw.ledger.store import Ledger
+    from ghw.machine import events as ev
+
+    result, out = await rig.run("sync", "plan", issue_numbers=[1, 2])
+    assert result.ok, out
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a holder pid that no longer exists
+    survivor = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    # a group whose leader's start time does not match the recorded one: a reused id
+    bystander = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        # (set up as the dead ghw would have: it saw itself alive, so no claim reaps the other)
+        async with await Ledger.open(rig.ledger_path, is_alive=lambda h: True) as ledger:
+            for n, proc, skew in ((1, survivor, 0.0), (2, bystander, -100.0)):
+                got = await ledger.claim(
+                    "implement",
+                    ["planned"],
+                    ClaimFilters(repos=("demo/calc",), numbers=(n,)),
+                    Holder(socket.gethostname(), gone.pid, 1.0, "implement"),
+                    ttl=3600,
+                    started=lambda v: ev.ImplementStarted(
+                        agent="scripted", attempt=1, branch=v.branch()
+                    ),
+                )
+                assert got is not None
+                start = process_start_time(proc.pid)
+                assert start is not None
+                await ledger.record_agent(got[0], proc.pid, start + skew)
+
+        result, out = await rig.run("implement", issue_numbers=[1, 2])
+        assert result.ok, out
+        assert survivor.wait(timeout=10) == -signal.SIGKILL
+        assert bystander.poll() is None
+        for n, proc in ((1, survivor), (2, bystander)):
+            [expired] = payloads(await rig.history(n), "LeaseExpired")
+            assert (expired["reason"], expired["pgid"]) == ("holder_dead", proc.pid)
+            assert await rig.state(n) == "implemented"
+        assert len(rig.pulls()) == 2
+    finally:
+        for proc in (survivor, bystander):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
