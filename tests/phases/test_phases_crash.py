@@ -74,6 +74,41 @@ async def test_implement_killed_after_an_effect_opens_exactly_one_pr(rig: Rig, p
     assert not await rig.leases()
 
 
+async def test_implement_killed_after_the_push_then_after_the_pr_call_opens_one_pr(
+    rig: Rig,
+) -> None:
+    """The two windows one after the other: the restart after the push crashes again right
+    after GitHub made the PR; the next plain run finds it by its head branch and key."""
+    await _planned(rig)
+    first = rig.ghw("implement", "--issue", "1", GHW_CRASH_AT="after_push")
+    assert first.returncode == KILLED, first.stderr
+    second = rig.ghw("implement", "--issue", "1", GHW_CRASH_AT="after_pr_call")
+    assert second.returncode == KILLED, second.stderr
+    assert len(rig.pulls()) == 1
+    third = rig.ghw("implement", "--issue", "1")
+    assert third.returncode == 0, third.stdout + third.stderr
+
+    assert await rig.state(1) == "implemented"
+    [pr] = rig.pulls()
+    events = await rig.history(1)
+    assert [e.type for e in events][3:] == [
+        "ImplementStarted",
+        "BranchPushed",
+        "LeaseExpired",
+        "ImplementStarted",
+        "PullRequestRequested",
+        "LeaseExpired",
+        "ImplementStarted",
+        "PullRequestOpened",
+        "ImplementCompleted",
+    ]
+    assert [p["reason"] for p in payloads(events, "LeaseExpired")] == ["holder_dead"] * 2
+    assert [p["attempt"] for p in payloads(events, "ImplementStarted")] == [1, 1, 1]
+    assert payloads(events, "PullRequestOpened")[0]["number"] == pr["number"]
+    assert len(rig.transcripts(1, "implement")) == 1  # the agent ran once in all
+    assert not await rig.leases()
+
+
 async def test_review_comment_killed_after_the_call_is_posted_once(rig: Rig) -> None:
     rig.configure(**{"review.comment": True})
     result, out = await rig.run("sync", "plan", "implement", issue_numbers=[1])

@@ -48,6 +48,7 @@ async def test_closed_or_merged_pr_holds_the_issue_and_retry_uses_a_new_branch(r
         assert (view.state, view.held_reason, view.held_from) == ("held", reason, "planned")
         assert rig.transcripts(n, "implement") == []
     assert len(rig.pulls()) == 2
+    assert not await rig.leases()  # Held deleted the step's lease with it
 
     # held: later runs leave them alone
     result, out = await rig.run("implement", issue_numbers=[1, 2])
