@@ -61,5 +61,5 @@ async def test_two_processes_implement_twenty_issues_exactly_once(tmp_path, hub:
     assert len(taken[0] | taken[1]) == 20
 
     # the ledger's hash chain and projections hold
-    proc = rig.ghw("replay", "--verify")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    code, out, err = await rig.cli("replay", "--verify")
+    assert code == 0, out + err

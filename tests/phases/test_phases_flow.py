@@ -86,9 +86,9 @@ async def test_issue_goes_through_every_phase_with_one_pr(rig: Rig) -> None:
         assert p["transcript"] and p["transcript_sha256"]
 
     # `ghw history` shows each step with agent, session id, cost and duration
-    proc = rig.ghw("history", "demo/calc#1")
-    assert proc.returncode == 0, proc.stderr
-    lines = {line.split()[3]: line for line in proc.stdout.splitlines()[2:] if line.strip()}
+    code, text, err = await rig.cli("history", "demo/calc#1")
+    assert code == 0, err
+    lines = {line.split()[3]: line for line in text.splitlines()[2:] if line.strip()}
     for etype in ("PlanCompleted", "ImplementCompleted", "ReviewCompleted"):
         [p] = payloads(events, etype)
         line = lines[etype]
@@ -96,8 +96,9 @@ async def test_issue_goes_through_every_phase_with_one_pr(rig: Rig) -> None:
         assert f"session {p['session_id']}" in line
         assert "cost $0.0000" in line
         assert f"{p['duration_s']:.1f}s" in line
-    proc = rig.ghw("history", "demo/calc#1", "--json")
-    data = json.loads(proc.stdout)
+    code, text, err = await rig.cli("history", "demo/calc#1", "--json")
+    assert code == 0, err
+    data = json.loads(text)
     assert data["state"] == "reviewed"
     assert [e["type"] for e in data["events"]] == types
 
