@@ -146,19 +146,21 @@ class Rig:
             outcome = await _phase_runner(name)(ctx, filters or Filters())
         return outcome, "\n".join(lines)
 
-    async def cli(self, *args: str) -> tuple[int, str, str]:
-        """``ghw ARGS`` in this process (on a thread: the CLI runs its own event loop)."""
+    def cli_sync(self, *args: str) -> tuple[int, str, str]:
+        """``ghw ARGS`` in this process; from a sync test (the main thread, so the workflow
+        commands can install their signal handlers)."""
         from ghw.cli.context import AppContext
         from ghw.cli.main import main
 
         env = {**self.env, "GHW_CONFIG": str(self.config_path), "NO_COLOR": "1"}
+        out, err = io.StringIO(), io.StringIO()
+        code = main(list(args), context=AppContext(environ=env, stdout=out, stderr=err))
+        return code, out.getvalue(), err.getvalue()
 
-        def go() -> tuple[int, str, str]:
-            out, err = io.StringIO(), io.StringIO()
-            code = main(list(args), context=AppContext(environ=env, stdout=out, stderr=err))
-            return code, out.getvalue(), err.getvalue()
-
-        return await asyncio.to_thread(go)
+    async def cli(self, *args: str) -> tuple[int, str, str]:
+        """``ghw ARGS`` in this process from an async test (on a thread: the CLI runs its own
+        event loop); not for the workflow commands, which want the main thread."""
+        return await asyncio.to_thread(self.cli_sync, *args)
 
     # --- running as processes ---------------------------------------------------------------
 

@@ -50,9 +50,10 @@ async def test_implement_killed_after_an_effect_opens_exactly_one_pr(rig: Rig, p
     pulls = rig.pulls()
     assert len(pulls) == (0 if point == "after_push" else 1)
 
-    restarted = rig.ghw("implement", "--issue", "1")
-    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
-    assert "took over a holder dead lease" in restarted.stdout
+    # the restart: `ghw implement` again (in this process: only the kill needs a real one)
+    result, out = await rig.run("implement", issue_numbers=[1])
+    assert result.ok, out
+    assert "took over a holder dead lease" in out
 
     assert await rig.state(1) == "implemented"
     pulls = rig.pulls()
@@ -85,8 +86,8 @@ async def test_implement_killed_after_the_push_then_after_the_pr_call_opens_one_
     second = rig.ghw("implement", "--issue", "1", GHW_CRASH_AT="after_pr_call")
     assert second.returncode == KILLED, second.stderr
     assert len(rig.pulls()) == 1
-    third = rig.ghw("implement", "--issue", "1")
-    assert third.returncode == 0, third.stdout + third.stderr
+    result, out = await rig.run("implement", issue_numbers=[1])
+    assert result.ok, out
 
     assert await rig.state(1) == "implemented"
     [pr] = rig.pulls()
@@ -121,8 +122,9 @@ async def test_review_comment_killed_after_the_call_is_posted_once(rig: Rig) -> 
     assert (await rig.types(1))[-1] == "CommentRequested"
     assert len(rig.comments(pr["number"])) == 1
 
-    restarted = rig.ghw("review", "--issue", "1")
-    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    result, out = await rig.run("review", issue_numbers=[1])
+    assert result.ok, out
+    assert "took over a holder dead lease" in out
     assert await rig.state(1) == "reviewed"
     comments = rig.comments(pr["number"])
     events = await rig.history(1)
@@ -163,12 +165,12 @@ async def test_ghw_killed_while_its_agent_runs_is_taken_over_at_once(rig: Rig) -
 
     rig.configure(**{"agents.scripted.delay": "0s"})
     started = time.monotonic()
-    restarted = rig.ghw("implement", "--issue", "1")
+    result, out = await rig.run("implement", issue_numbers=[1])
     elapsed = time.monotonic() - started
-    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    assert result.ok, out
     # at once: not after the 5 minute lease, and well before the killed agent's 30 s delay
     assert elapsed < 20
-    assert "took over a holder dead lease" in restarted.stdout
+    assert "took over a holder dead lease" in out
     assert not _pgid_alive(lease.pgid)
 
     events = await rig.history(1)

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from pathlib import Path
 
 from phases_kit import Rig, mutating
 
@@ -19,7 +21,7 @@ def _files(rig: Rig) -> list[str]:
     return sorted(str(p.relative_to(rig.tmp)) for p in rig.tmp.rglob("*") if "hub" not in p.parts)
 
 
-async def test_dry_runs_take_nothing_and_write_nothing(rig: Rig) -> None:
+async def _setup(rig: Rig) -> list[str]:
     # one issue in each phase's input state: 3 synced, 2 planned, 1 implemented
     result, out = await rig.run("sync")
     assert result.ok, out
@@ -27,7 +29,16 @@ async def test_dry_runs_take_nothing_and_write_nothing(rig: Rig) -> None:
     assert result.ok, out
     result, out = await rig.run("plan", issue_numbers=[2])
     assert result.ok, out
-    states = [await rig.state(n) for n in (1, 2, 3, 4)]
+    return [await rig.state(n) for n in (1, 2, 3, 4)]
+
+
+async def _states(rig: Rig) -> list[str]:
+    return [await rig.state(n) for n in (1, 2, 3, 4)]
+
+
+def test_dry_runs_take_nothing_and_write_nothing(rig: Rig) -> None:
+    # (a sync test: the CLI runs in this process's main thread, as it does from a shell)
+    states = asyncio.run(_setup(rig))
     assert states == ["implemented", "planned", "synced", "skipped"]
 
     rig.hub.control.clear_requests()
@@ -39,29 +50,28 @@ async def test_dry_runs_take_nothing_and_write_nothing(rig: Rig) -> None:
         "review": "would review demo/calc#1 (implemented) with scripted",
     }
     for phase, line in expected.items():
-        proc = rig.ghw(phase, "--dry-run")
-        code, out, err = proc.returncode, proc.stdout, proc.stderr
+        code, out, err = rig.cli_sync(phase, "--dry-run")
         assert code == 0, out + err
         assert line in out
         assert out.count("would ") == 1, out
-    proc = rig.ghw("cycle", "--dry-run")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    code, out, err = rig.cli_sync("cycle", "--dry-run")
+    assert code == 0, out + err
     for line in expected.values():
-        assert line in proc.stdout
+        assert line in out
 
     assert _digest(rig) == ledger_before
     assert _files(rig) == files_before
     requests = rig.hub.control.requests()
     assert mutating(requests) == []
     assert not [r for r in requests if r.get("git")]
-    assert [await rig.state(n) for n in (1, 2, 3, 4)] == states
-    assert not await rig.leases()
+    assert asyncio.run(_states(rig)) == states
+    assert not asyncio.run(rig.leases())
 
 
-async def test_dry_run_on_a_fresh_install_creates_no_ledger(rig: Rig) -> None:
-    proc = rig.ghw("plan", "--dry-run")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+def test_dry_run_on_a_fresh_install_creates_no_ledger(rig: Rig) -> None:
+    code, out, err = rig.cli_sync("plan", "--dry-run")
+    assert code == 0, out + err
     assert not rig.ledger_path.exists()
-    assert not list(rig.tmp.rglob("*memory*"))
+    assert not list(rig.tmp.rglob("*memory*")) and not Path(":memory:").exists()
     assert not rig.issues_path.exists() or list(rig.issues_path.iterdir()) == []
     assert mutating(rig.hub.control.requests()) == []
