@@ -428,8 +428,12 @@ def bench_phases(quick: bool) -> dict[str, Any]:
 
         nominal = math.ceil(n / p) * delay
         # best of two for both, so neither pays for a cold cache (or a busy moment) alone
-        ideal = min(asyncio.run(_agents_alone(fresh(f"alone{i}"), n, p, delay)) for i in (1, 2))
-        actual = min(asyncio.run(_worker_run(fresh(f"eff{i}"), n, p, delay)) for i in (1, 2))
+        # (interleaved, so a busy moment of the machine does not land on one side only)
+        alone, worker = [], []
+        for i in (1, 2):
+            alone.append(asyncio.run(_agents_alone(fresh(f"alone{i}"), n, p, delay)))
+            worker.append(asyncio.run(_worker_run(fresh(f"eff{i}"), n, p, delay)))
+        ideal, actual = min(alone), min(worker)
         full = asyncio.run(_implement_on_fakehub(fresh("full"), n, p, delay))
         serial = asyncio.run(_worker_run(fresh("zero1"), n_overhead, 1, None))
         wide = asyncio.run(_worker_run(fresh("zero8"), n_overhead, 8, None))
