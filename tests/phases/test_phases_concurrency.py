@@ -40,6 +40,13 @@ async def test_two_processes_implement_twenty_issues_exactly_once(tmp_path, hub:
     assert len(pulls) == 20
     assert sorted(p["head"]["ref"] for p in pulls) == sorted(f"ghw/issue-{n}" for n in numbers)
     assert not await rig.leases()
+    assert not list(rig.issues_path.glob("*/*/*/workspace"))  # each step removed its own
+    with rig.api() as api:
+        diff = api.get(
+            f"/repos/load/many/pulls/{pulls[0]['number']}",
+            headers={"Accept": "application/vnd.github.diff"},
+        ).text
+    assert "GHW_SCRIPTED.md" in diff and "scripted agent made this change" in diff
 
     # no step event appended twice, no takeover, and both processes did part of the work
     workers = collections.Counter()

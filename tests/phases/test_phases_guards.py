@@ -122,7 +122,7 @@ async def test_max_new_per_cycle_caps_new_claims_but_not_retries(rig: Rig) -> No
 
 async def test_plan_made_stale_by_an_edit_during_planning_is_invalidated(rig: Rig) -> None:
     script = _demo()
-    script["issues"][1]["plan"]["sleep"] = 3
+    script["issues"][1]["plan"]["sleep"] = 2
     rig.script(script)
     result, out = await rig.run("sync", issue_numbers=[1])
     assert result.ok, out
