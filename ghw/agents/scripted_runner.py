@@ -140,6 +140,10 @@ def run(args: argparse.Namespace, prompt: str) -> int:
     )
     # The run takes `delay` seconds overall (plus the entry's own sleep); SIGTERM ends it at once.
     time.sleep(max(args.delay, 0.0) + entry.sleep)
+    if entry.wait_for:
+        # a test's cue: it acts while the agent runs, then lets it finish (timeout still applies)
+        while not Path(entry.wait_for).exists():
+            time.sleep(0.02)
     denials: list[dict[str, Any]] = []
     for i, (path, op) in enumerate(ops):
         tool_id = f"toolu_scripted{i:04d}"
