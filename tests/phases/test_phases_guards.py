@@ -122,7 +122,8 @@ async def test_max_new_per_cycle_caps_new_claims_but_not_retries(rig: Rig) -> No
 
 async def test_plan_made_stale_by_an_edit_during_planning_is_invalidated(rig: Rig) -> None:
     script = _demo()
-    script["issues"][1]["plan"]["sleep"] = 2
+    go = rig.tmp / "plan-may-finish"
+    script["issues"][1]["plan"]["wait_for"] = str(go)
     rig.script(script)
     result, out = await rig.run("sync", issue_numbers=[1])
     assert result.ok, out
@@ -139,6 +140,7 @@ async def test_plan_made_stale_by_an_edit_during_planning_is_invalidated(rig: Ri
     assert result.ok, out
     assert await rig.state(1) == "planning"
     assert (await rig.view(1)).changed_since_plan
+    go.touch()
 
     result, out = await planning
     assert result.ok, out
@@ -148,7 +150,7 @@ async def test_plan_made_stale_by_an_edit_during_planning_is_invalidated(rig: Ri
     assert "stale" in out
 
     # the next run plans again, from the edited text
-    script["issues"][1]["plan"].pop("sleep")
+    script["issues"][1]["plan"].pop("wait_for")
     rig.script(script)
     result, out = await rig.run("plan", issue_numbers=[1])
     assert result.ok, out

@@ -18,8 +18,8 @@ async def _agent_running(rig: Rig) -> object:
 async def test_the_lease_is_renewed_while_a_long_agent_runs(rig: Rig) -> None:
     result, out = await rig.run("sync", "plan", issue_numbers=[1, 2])
     assert result.ok, out
-    script = {"issues": {1: {"implement": {"sleep": 3}}}}
-    rig.script(script)
+    go = rig.tmp / "implement-may-finish"
+    rig.script({"issues": {1: {"implement": {"wait_for": str(go)}}}})
     rig.configure(**{"lease.ttl": "1s"})
     first = asyncio.create_task(rig.run("implement", issue_numbers=[1]))
     lease = await await_for(lambda: _agent_running(rig))
@@ -30,6 +30,8 @@ async def test_the_lease_is_renewed_while_a_long_agent_runs(rig: Rig) -> None:
     result, out = await rig.run("implement", issue_numbers=[1, 2])
     assert result.ok, out
     assert result.phases[0].counts == {"completed": 1}
+    assert await rig.state(1) == "implementing"
+    go.touch()
     result, out = await first
     assert result.ok, out
     for n in (1, 2):
