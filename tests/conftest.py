@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,26 +12,18 @@ from ghw.ledger.store import Ledger
 ROOT = Path(__file__).resolve().parent.parent
 
 
-class FakeClock:
-    """A clock tests move by hand."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
 @pytest.fixture
-def clock() -> FakeClock:
+def clock() -> Any:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent / "ledger"))
+    from ledger_helpers import FakeClock
+
     return FakeClock()
 
 
 @pytest.fixture
-async def ledger(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Ledger]:
+async def ledger(tmp_path: Path, clock: Any) -> AsyncIterator[Ledger]:
     led = await Ledger.open(tmp_path / "ghw.db", clock=clock)
     try:
         yield led

@@ -15,6 +15,7 @@ The base environment is rebuilt from nothing rather than copied from ghw's, so `
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -171,6 +172,10 @@ def base_env(
             # ext:: and other transports can run programs; ghw only talks http(s) and local paths.
             "GIT_ALLOW_PROTOCOL": "https:http:file",
             "GCM_INTERACTIVE": "never",
+            # A workspace's refs/replace/* and info/grafts (agent-writable) could make ghw see
+            # a different history than the one it pushes; ghw's git ignores both.
+            "GIT_NO_REPLACE_OBJECTS": "1",
+            "GIT_GRAFT_FILE": os.devnull,
         }
     )
     env.update(config_env([*SAFETY_CONFIG, *extra_config]))

@@ -111,13 +111,14 @@ def issue_branch(number: int, gen: int | None = None) -> str:
     return f"{GHW_PREFIX}issue-{number}-{gen}"
 
 
-_AUTHOR = re.compile(r"\s*([^<>\x00-\x1f]*?)\s*<([^<>\s\x00-\x1f]+@?[^<>\s\x00-\x1f]*)>\s*")
+_AUTHOR = re.compile(r"\s*([^<>]*?)\s*<([^<>\s]+)>\s*")
 
 
 def parse_author(author: str) -> tuple[str, str]:
     """``git.author`` (``"Name <email>"``) → ``(name, email)``, or UnsafeNameError."""
     m = _AUTHOR.fullmatch(author or "")
-    if not m or not m.group(1).strip():
+    controls = any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in author or "")
+    if not m or controls or not m.group(1).strip():
         raise UnsafeNameError(
             f"git.author {author!r} is not of the form 'Name <email>', e.g. 'ghw <ghw@localhost>'"
         )

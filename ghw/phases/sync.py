@@ -129,7 +129,7 @@ def _iso(epoch: float) -> str:
 
 
 async def run_sync(ctx: PhaseContext, filters: Filters) -> SyncResult:
-    log = get_logger(phase="sync", cycle=ctx.cycle_id)
+    log = get_logger(phase="sync", cycle_id=ctx.cycle_id)
     result = SyncResult()
     try:
         repos = await resolve_repos(ctx, filters)

@@ -243,7 +243,7 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
     """Run one phase over every ready issue; returns a PhaseOutcome."""
     from ghw.orchestrator import PhaseOutcome
 
-    log = get_logger(phase=spec.phase, cycle=ctx.cycle_id)
+    log = get_logger(phase=spec.phase, cycle_id=ctx.cycle_id)
     outcome = PhaseOutcome(spec.phase)
     repos = await resolve_repos(ctx, filters)
     agent_name = ctx.config.agent_for(spec.phase)
@@ -376,7 +376,7 @@ async def _run_one(
     ttl: float,
     stop: asyncio.Event,
 ) -> StepResult:
-    log = get_logger(phase=spec.phase, cycle=ctx.cycle_id, repo=view.repo, issue=view.number)
+    log = get_logger(phase=spec.phase, cycle_id=ctx.cycle_id, repo=view.repo, issue=view.number)
     agent_stop = asyncio.Event()
     lost = asyncio.Event()
     step = StepContext(ctx, claim, view, settings, agent_stop, lost)

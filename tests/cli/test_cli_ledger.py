@@ -16,7 +16,7 @@ from ghw.ledger.store import Ledger
 from ghw.machine import events as ev
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ledger"))
-from helpers import file_digest, run_cli, synced
+from ledger_helpers import file_digest, run_cli, synced
 
 ROOT = Path(__file__).resolve().parents[2]
 

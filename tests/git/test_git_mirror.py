@@ -1,3 +1,4 @@
+# ruff: noqa: F401, F811 -- pytest fixtures are imported by name from git_fixtures
 """The bare mirror: clone, refetch with set-url and prune, the per-repo lock, concurrency."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from git_fixtures import git, issues, mirror, ready_mirror, remote, spy, token, workspace
 from git_testkit import REPO, Remote, Spy, run_git
 from http_git_server import GitHttpServer, commit_files, plain_git_env, ref_sha
 

@@ -11,8 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import FakeClock
-from helpers import synced
+from ledger_helpers import FakeClock, synced
 
 from ghw.errors import StaleFenceError
 from ghw.ledger.records import ClaimFilters, Holder, process_start_time

@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from helpers import synced
+from ledger_helpers import synced
 from sqlmodel import Session, select
 
 from ghw.ledger import models

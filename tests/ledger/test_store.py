@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from helpers import synced
+from ledger_helpers import synced
 
 from ghw.errors import (
     ConcurrencyError,

@@ -12,6 +12,23 @@ from ghw.cli.main import main
 from ghw.machine import events as ev
 
 
+class FakeClock:
+    """A clock tests move by hand (the same class as the ``clock`` fixture's)."""
+
+    def __init__(self, start: Any = None) -> None:
+        from datetime import UTC, datetime
+
+        self.now = start or datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> Any:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        from datetime import timedelta
+
+        self.now += timedelta(seconds=seconds)
+
+
 def synced(repo: str = "o/r", number: int = 1, **kw: Any) -> ev.IssueSynced:
     kw.setdefault("eligible", True)
     kw.setdefault("title", f"Issue {number}")

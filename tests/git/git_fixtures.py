@@ -1,5 +1,7 @@
-"""Fixtures of the git tests: a token-guarded HTTP git server with one repository, a git spy on
-PATH that logs every argv and environment key ghw's git calls get, and a mirror."""
+"""Fixtures of the git tests (imported by each test module: a second conftest.py would shadow
+tests/conftest.py, which other tests import by name): a token-guarded HTTP git server with one
+repository, a git spy on PATH that logs every argv and environment key ghw's git calls get,
+and a mirror."""
 
 from __future__ import annotations
 
