@@ -307,9 +307,11 @@ class WorkOrchestrator:
         from ghw.runtime import open_github
 
         reporter = StreamReporter(self.echo)
+        fresh_dry_run = self.dry_run and not config.ledger_path.exists()
         ledger = await Ledger.open(
-            config.ledger_path,
-            readonly=self.dry_run and config.ledger_path.exists(),
+            # a dry run writes nothing: with no ledger yet it reads an empty one in memory
+            ":memory:" if fresh_dry_run else config.ledger_path,
+            readonly=self.dry_run and not fresh_dry_run,
             worker=f"cycle:{result.cycle_id}" if cycle else "ghw",
             max_page_count=config.get("ledger_max_pages"),
         )

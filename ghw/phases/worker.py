@@ -268,6 +268,7 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
     from ghw.agents import ensure_installed
 
     ensure_installed(settings)
+    ctx.extra["mirror_fetches"] = {}  # each phase run fetches each mirror once (steps._fetched)
     await _hold_over_budget(ctx, spec, filters, repos)
     max_attempts = int(ctx.config["retry.max_attempts"])
     takeovers = await ctx.ledger.reap(
