@@ -643,10 +643,17 @@ def bench_phases(quick: bool) -> dict[str, Any]:
     }
 
 
+def bench_load(quick: bool) -> dict[str, Any]:
+    from bench_load import bench_load as run
+
+    return run(quick)
+
+
 SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "ledger": bench_ledger,
     "sync": bench_sync,
     "phases": bench_phases,
+    "load": bench_load,
 }
 
 

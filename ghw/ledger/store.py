@@ -252,13 +252,19 @@ class Ledger:
                 raise _translate(exc, self.path) from None
             try:
                 yield self._db
-            except BaseException:
-                await self._db.execute("ROLLBACK")
+            except BaseException as exc:
+                # SQLite rolls back by itself on some errors (SQLITE_FULL): a second ROLLBACK
+                # would fail and hide the real error.
+                if self._db.in_transaction:
+                    await self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise _translate(exc, self.path) from None
                 raise
             try:
                 await self._db.execute("COMMIT")
             except sqlite3.Error as exc:
-                await self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    await self._db.execute("ROLLBACK")
                 raise _translate(exc, self.path) from None
 
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
