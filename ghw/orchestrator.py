@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -18,7 +19,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
+
+import structlog
 
 from ghw.config import Config, config_file_path, load_config
 from ghw.durations import format_duration, parse_duration
@@ -38,6 +41,8 @@ BANNERS = {
 }
 COMPLETED = "=== Work cycle completed ==="
 
+PhaseRunner = Callable[[PhaseContext, Filters], Awaitable["PhaseOutcome"]]
+
 
 @dataclass
 class PhaseOutcome:
@@ -49,6 +54,7 @@ class PhaseOutcome:
     pr_urls: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     dry_run: list[str] = field(default_factory=list)
+    fatal: bool = False  # the phase itself failed (raised), not just some issues or repositories
 
 
 @dataclass
@@ -63,6 +69,7 @@ class CycleResult:
     ended: str = ""
     interrupted: bool = False
     config_error: str | None = None
+    fatal: bool = False  # a phase (not just an issue or a repository) failed
 
     @property
     def counts(self) -> dict[str, int]:
@@ -112,6 +119,18 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+_TICK = timedelta(seconds=1)
+
+
+def backoff_wait(interval: float, failures_in_a_row: int, cap: float) -> float:
+    """The wait after a cycle: the interval, doubled per consecutive failed cycle, capped at
+    ``cap`` (``loop.failure_backoff_max``) — but never shorter than the interval itself."""
+    if failures_in_a_row <= 0:
+        return interval
+    grown = max(interval, 1.0) * (2**failures_in_a_row)
+    return min(grown, max(interval, cap))
+
+
 class WorkOrchestrator:
     """Central coordinator of the sync → plan → implement → review workflow."""
 
@@ -131,6 +150,7 @@ class WorkOrchestrator:
         stdout: TextIO | None = None,
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], Awaitable[Any]] | None = None,
+        runners: Mapping[str, PhaseRunner] | None = None,
     ) -> None:
         self.config_path = Path(config_path) if config_path is not None else None
         self.environ: Mapping[str, str] = dict(os.environ) if environ is None else environ
@@ -156,6 +176,9 @@ class WorkOrchestrator:
         self.stop = asyncio.Event()  # set on Ctrl+C / SIGTERM: take no new work
         self.hurry = asyncio.Event()  # set on a second Ctrl+C: no grace period
         self.cycle_number = 0
+        self._progress_obj: _TtyProgress | Literal[False] | None = None
+        # phase name -> coroutine(ctx, filters) -> PhaseOutcome; tests and embedders replace some
+        self.runners: dict[str, PhaseRunner] = dict(runners or {})
 
     @property
     def log(self) -> Any:
@@ -189,8 +212,21 @@ class WorkOrchestrator:
     # --- output -----------------------------------------------------------------------------
 
     def echo(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.line(text)
+            return
         self.stdout.write(text + "\n")
         self.stdout.flush()
+
+    @property
+    def _progress(self) -> _TtyProgress | None:
+        """On a terminal, lines go through rich with a spinner naming the running steps;
+        piped, they are plain lines."""
+        if self._progress_obj is None:
+            isatty = getattr(self.stdout, "isatty", None)
+            tty = bool(isatty and isatty()) and self.environ.get("TERM") != "dumb"
+            self._progress_obj = _TtyProgress(self.stdout, self.environ) if tty else False
+        return self._progress_obj or None
 
     # --- one cycle --------------------------------------------------------------------------
 
@@ -201,8 +237,15 @@ class WorkOrchestrator:
         return result
 
     async def run_cycle(self) -> CycleResult:
-        """One complete cycle: phases in order, each failure isolated, recorded in the ledger."""
+        """One complete cycle: phases in order, each failure isolated, recorded in the ledger.
+
+        The configuration is loaded (and validated) here, at the start of every cycle; a
+        configuration error ends this cycle only (``result.config_error``)."""
         self.cycle_number += 1
+        with structlog.contextvars.bound_contextvars(cycle=self.cycle_number):
+            return await self._cycle()
+
+    async def _cycle(self) -> CycleResult:
         started = self.clock()
         cycle_id = started.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
         result = CycleResult(
@@ -215,26 +258,38 @@ class WorkOrchestrator:
             result.ok = False
             result.config_error = exc.message
             result.errors.append(exc.message)
+            result.ended = self.clock().isoformat()
             log.critical("configuration error", error=exc.message)
             self.echo(f"configuration error: {exc.message}")
             return result
         log.info(
-            "cycle starting", cycle_id=cycle_id, phases=list(self.phases), config=_effective(config)
+            "cycle starting",
+            cycle_id=cycle_id,
+            timestamp_started=started.isoformat(),
+            phases=list(self.phases),
+            filters=_filters_dict(self.filters),
+            dry_run=self.dry_run,
+            config=_effective(config),
         )
         await self._hook(config, "hooks.pre_cycle", None)
         await self._run_phases(config, result, cycle=True)
         result.ended = self.clock().isoformat()
         self.echo(COMPLETED)
+        level = 20
+        if not result.ok:
+            # warning: only issues or repositories failed; error: a phase (or the cycle) failed
+            level = 40 if result.fatal else 30
         log.log(
-            20 if result.ok else 40,
+            level,
             "cycle completed",
             ok=result.ok,
             errors=len(result.errors),
             cost_usd=round(result.cost_usd, 6),
+            interrupted=result.interrupted,
             **result.counts,
         )
         await self._hook(config, "hooks.post_cycle", result)
-        if not result.ok and config["notify.command"]:
+        if not result.ok and config["notify.command"] and not self.dry_run:
             await self._run_command(config["notify.command"], result, "notify.command")
         return result
 
@@ -252,9 +307,11 @@ class WorkOrchestrator:
         from ghw.runtime import open_github
 
         reporter = StreamReporter(self.echo)
+        fresh_dry_run = self.dry_run and not config.ledger_path.exists()
         ledger = await Ledger.open(
-            config.ledger_path,
-            readonly=self.dry_run and config.ledger_path.exists(),
+            # a dry run writes nothing: with no ledger yet it reads an empty one in memory
+            ":memory:" if fresh_dry_run else config.ledger_path,
+            readonly=self.dry_run and not fresh_dry_run,
             worker=f"cycle:{result.cycle_id}" if cycle else "ghw",
             max_page_count=config.get("ledger_max_pages"),
         )
@@ -284,6 +341,12 @@ class WorkOrchestrator:
                 cycle_id=result.cycle_id or None,
                 dry_run=self.dry_run,
             )
+            loop_view = await ledger.view("loop")
+            if loop_view is not None and loop_view.held:
+                self.echo(
+                    "The loop is held (`ghw hold --all`): no new step starts until `ghw release --all`."
+                )
+                self.log.warning("loop held: no new step starts")
             ctx.extra["stop"] = self.stop
             ctx.extra["hurry"] = self.hurry
             ctx.extra["orchestrator"] = self
@@ -294,6 +357,8 @@ class WorkOrchestrator:
             try:
                 async with _maybe_github(config, self.environ, ledger, open_github) as gh:
                     ctx.github = gh
+                    if not self.dry_run:
+                        gh.on_rate_limit_wait = _rate_limit_recorder(ctx)
                     for name in self.phases:
                         if self.stop.is_set():
                             result.interrupted = True
@@ -303,10 +368,12 @@ class WorkOrchestrator:
                         result.cost_usd += outcome.cost_usd
                         if not outcome.ok:
                             result.ok = False
+                            result.fatal = result.fatal or outcome.fatal
                             result.errors.extend(outcome.failures or [f"{name}: {outcome.error}"])
             except GhwError as exc:
                 # no GitHub client (no token, bad URL): every phase that needs it fails
                 result.ok = False
+                result.fatal = True
                 result.errors.append(exc.message)
                 self.log.error("cycle could not start its phases", error=exc.message)
                 self.echo(f"error: {exc.message}")
@@ -328,6 +395,8 @@ class WorkOrchestrator:
                     cycle_id=result.cycle_id,
                 )
         finally:
+            if self._progress is not None:
+                self._progress.done()
             await ledger.close()
 
     async def _run_phase(self, name: str, ctx: PhaseContext) -> PhaseOutcome:
@@ -335,19 +404,29 @@ class WorkOrchestrator:
         log = self.log.bind(phase=name)
         log.info("phase starting")
         try:
-            runner = _phase_runner(name)
+            runner = self.runners.get(name) or _phase_runner(name)
             outcome = await runner(ctx, self.filters)
         except asyncio.CancelledError:
             raise
         except GhwError as exc:
             log.error("phase failed", error=exc.message)
             self.echo(f"  {name} failed: {exc.message}")
-            return PhaseOutcome(name, ok=False, error=exc.message)
+            return PhaseOutcome(name, ok=False, error=exc.message, fatal=True)
         except Exception as exc:  # a bug must not stop the other phases; it is logged whole
             log.exception("phase crashed", error=repr(exc))
             self.echo(f"  {name} failed: {exc!r}")
-            return PhaseOutcome(name, ok=False, error=repr(exc))
-        log.info("phase finished", ok=outcome.ok, **outcome.counts)
+            return PhaseOutcome(name, ok=False, error=repr(exc), fatal=True)
+        if outcome.fatal:
+            log.error("phase failed", ok=False, error=outcome.error, **outcome.counts)
+            self.echo(f"  {name} failed: {outcome.error}")
+        else:
+            # issues or repositories that failed were logged as warnings where they failed
+            getattr(log, "info" if outcome.ok else "warning")(
+                "phase finished",
+                ok=outcome.ok,
+                failures=len(outcome.failures),
+                **outcome.counts,
+            )
         return outcome
 
     # --- hooks ------------------------------------------------------------------------------
@@ -387,52 +466,77 @@ class WorkOrchestrator:
         cron: str | None = None,
         max_cycles: int | None = None,
     ) -> LoopStats:
-        """Cycles until interrupted (or ``max_cycles``); errors of one cycle never stop the loop."""
+        """Cycles until interrupted (or ``max_cycles``); errors of one cycle never stop the loop.
+
+        ``frequency`` (parsed with :func:`parse_duration`) is waited after each cycle *ends*;
+        ``cron`` starts each cycle at the next matching time after the previous one ended (missed
+        times are skipped). Consecutive failed cycles wait longer (doubling, capped by
+        ``loop.failure_backoff_max``). A configuration error before the first cycle raises
+        :class:`ConfigError`; a later one fails only that cycle.
+        """
         if (frequency is None) == (cron is None):
             raise UsageError("give exactly one of a frequency (e.g. 30m) or a cron expression")
-        schedule: Callable[[datetime], float]
+        if max_cycles is not None and max_cycles < 1:
+            raise UsageError("--max-cycles must be at least 1")
+        cron_schedule: Any = None
+        interval: float | None = None
         if frequency is not None:
-            interval = frequency if isinstance(frequency, timedelta) else parse_duration(frequency)
-            if interval.total_seconds() <= 0:
-                raise UsageError("the loop interval must be greater than 0 (e.g. --every 30m)")
-            seconds = interval.total_seconds()
-            self.log.info("loop starting", frequency=str(frequency), interval_seconds=seconds)
+            delta = frequency if isinstance(frequency, timedelta) else parse_duration(frequency)
+            interval = delta.total_seconds()
+            if interval <= 0:
+                raise UsageError(
+                    f"the loop interval must be greater than 0, got {frequency!r} "
+                    "(e.g. --every 30m, 1h, 1h30m)"
+                )
+            text = frequency if isinstance(frequency, str) else format_duration(delta)
+            self.log.info("loop starting", frequency=text, interval_seconds=interval)
             self.echo(
-                f"Running a cycle every {format_duration(interval)} ({seconds:g} s); Ctrl+C stops."
+                f"Frequency: every {text} (interval {interval:g} s, counted from the end of "
+                "each cycle); Ctrl+C stops."
             )
-
-            def schedule(_ended: datetime) -> float:
-                return seconds
         else:
             from ghw.schedule import CronSchedule
 
             cron_schedule = CronSchedule(cron)  # type: ignore[arg-type]
-            self.log.info("loop starting", cron=cron)
-            self.echo(f"Running a cycle on the schedule {cron!r}; Ctrl+C stops.")
+            first = cron_schedule.next_after(self.clock())
+            self.log.info("loop starting", frequency=cron, cron=cron, next=first.isoformat())
+            self.echo(f"Frequency: cron {cron!r} (next run at {first.isoformat()}); Ctrl+C stops.")
 
-            def schedule(ended: datetime) -> float:
-                return max(0.0, (cron_schedule.next_after(ended) - ended).total_seconds())
+        def base_wait(now: datetime) -> float:
+            if interval is not None:
+                return interval
+            return max(0.0, (cron_schedule.next_after(now) - now).total_seconds())
 
-            first_wait = schedule(self.clock())
-            if first_wait > 0 and not await self._wait(first_wait):
-                return LoopStats(interrupted=True)
         stats = LoopStats()
+        if cron_schedule is not None:
+            first_wait = base_wait(self.clock())
+            if first_wait > 0:
+                self._announce_wait(first_wait)
+                if not await self._wait(first_wait):
+                    stats.interrupted = True
+                    self._print_stats(stats)
+                    return stats
         failures_in_a_row = 0
         backoff_max = 3600.0
         while not self.stop.is_set():
             started = self.clock()
-            self.echo(
-                f"--- Cycle {self.cycle_number + 1} at {started.strftime('%Y-%m-%d %H:%M:%S %Z')} ---"
-            )
-            self.log.info("cycle", cycle=self.cycle_number + 1, timestamp=started.isoformat())
+            number = self.cycle_number + 1
+            self.echo(f"--- Cycle {number} at {started.strftime('%Y-%m-%d %H:%M:%S %Z')} ---")
+            self.log.info("cycle", cycle=number, timestamp_started=started.isoformat())
             try:
                 result = await self.run_cycle()
             except Exception as exc:  # isolate any cycle error; the loop goes on
                 self.log.exception("cycle crashed", cycle=self.cycle_number, error=repr(exc))
+                self.echo(f"  cycle {self.cycle_number} crashed: {exc!r}")
                 result = CycleResult(
-                    cycle_id="", number=self.cycle_number, ok=False, errors=[repr(exc)]
+                    cycle_id="",
+                    number=self.cycle_number,
+                    ok=False,
+                    errors=[repr(exc)],
+                    fatal=True,
                 )
             if result.config_error is not None and stats.cycles == 0:
+                self._print_stats(stats)
                 raise ConfigError(result.config_error)
             stats.cycles += 1
             stats.results.append(result)
@@ -445,42 +549,55 @@ class WorkOrchestrator:
             if result.ok and not result.interrupted:
                 stats.succeeded += 1
                 failures_in_a_row = 0
-            else:
+            elif not result.interrupted:
                 stats.failed += 1
                 failures_in_a_row += 1
+                self.echo(f"Cycle {result.number} failed:")
                 for error in result.errors[:10]:
-                    self.echo(f"  cycle {result.number} error: {error}")
+                    self.echo(f"  {error}")
+                if len(result.errors) > 10:
+                    self.echo(f"  … and {len(result.errors) - 10} more (`ghw status`)")
             try:
                 backoff_max = self.load_config().seconds("loop.failure_backoff_max")
             except GhwError:
                 pass
             if self.stop.is_set() or (max_cycles is not None and stats.cycles >= max_cycles):
                 break
-            wait = schedule(self.clock())
+            now = self.clock()
+            wait = backoff_wait(base_wait(now), failures_in_a_row, backoff_max)
+            if cron_schedule is not None and failures_in_a_row:
+                # back off, then start at the first matching time after that
+                target = cron_schedule.next_after(now + timedelta(seconds=wait) - _TICK)
+                wait = max(0.0, (target - now).total_seconds())
             if failures_in_a_row:
-                extra = min(backoff_max, max(wait, 1.0) * (2 ** (failures_in_a_row - 1)))
-                wait += extra
                 self.log.warning(
                     "cycle failed; backing off",
                     failures_in_a_row=failures_in_a_row,
-                    extra_seconds=extra,
+                    interval_seconds=wait,
+                    failure_backoff_max=backoff_max,
                 )
-            resume = self.clock() + timedelta(seconds=wait)
-            self.echo(
-                f"Waiting {format_duration(timedelta(seconds=round(wait)))} until the next cycle (at {resume.strftime('%H:%M:%S')})."
-            )
-            self.log.info("waiting", interval_seconds=wait)
+            self._announce_wait(wait)
             if not await self._wait(wait):
                 stats.interrupted = True
                 break
         if self.stop.is_set():
             stats.interrupted = True
+        self._print_stats(stats)
+        return stats
+
+    def _announce_wait(self, wait: float) -> None:
+        resume = self.clock() + timedelta(seconds=wait)
+        shown = format_duration(timedelta(seconds=round(wait))) if wait >= 1 else f"{wait:g}s"
+        self.echo(f"Waiting {shown} until the next cycle (at {resume.strftime('%H:%M:%S %Z')}).")
+        self.log.info("waiting", interval_seconds=wait, until=resume.isoformat())
+
+    def _print_stats(self, stats: LoopStats) -> None:
         self.echo(
-            f"Loop finished: {stats.cycles} cycles, {stats.succeeded} succeeded, {stats.failed} failed, "
-            f"{stats.issues_advanced} issue steps, cost ${stats.cost_usd:.4f}"
+            f"Loop statistics: {stats.cycles} cycles, {stats.succeeded} succeeded, "
+            f"{stats.failed} failed, {stats.issues_advanced} issue steps, "
+            f"cost ${stats.cost_usd:.4f}" + (" (interrupted)" if stats.interrupted else "")
         )
         self.log.info("loop finished", **stats.as_dict())
-        return stats
 
     async def _wait(self, seconds: float) -> bool:
         """Sleep ``seconds`` unless stopped first; True when the full wait passed."""
@@ -489,6 +606,8 @@ class WorkOrchestrator:
         done, pending = await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
+        if sleeper in done:
+            sleeper.result()  # an error of the sleep function is not swallowed
         return sleeper in done and not self.stop.is_set()
 
     # --- signals ----------------------------------------------------------------------------
@@ -511,7 +630,55 @@ class WorkOrchestrator:
             loop.add_signal_handler(sig, handle, sig)
 
 
-def _phase_runner(name: str) -> Callable[[PhaseContext, Filters], Awaitable[PhaseOutcome]]:
+_STARTED = re.compile(r"^\s+(\S+#\d+): (\w+) started")
+_ENDED = re.compile(r"^\s+(\S+#\d+): (\w+) (completed|failed|held|interrupted|skipped)")
+
+
+class _TtyProgress:
+    """Progress on a terminal: each line printed above a rich spinner that names the steps
+    running now. Kept deliberately simple: it follows the reporter's own lines."""
+
+    def __init__(self, stream: TextIO, environ: Mapping[str, str]) -> None:
+        from rich.console import Console
+
+        self.console = Console(
+            file=stream,
+            force_terminal=True,
+            no_color=bool(environ.get("NO_COLOR")),
+            highlight=False,
+            soft_wrap=True,
+        )
+        self.running: dict[str, str] = {}
+        self.status: Any = None
+
+    def line(self, text: str) -> None:
+        if match := _STARTED.match(text):
+            self.running[match.group(1)] = match.group(2)
+        elif match := _ENDED.match(text):
+            self.running.pop(match.group(1), None)
+        self.console.print(text, markup=False, highlight=False)
+        self._update()
+
+    def _update(self) -> None:
+        if self.running:
+            shown = ", ".join(f"{issue} ({phase})" for issue, phase in self.running.items())
+            message = f"running {len(self.running)}: {shown}"
+            if self.status is None:
+                self.status = self.console.status(message, spinner="dots")
+                self.status.start()
+            else:
+                self.status.update(message)
+        else:
+            self.done()
+
+    def done(self) -> None:
+        self.running.clear()
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
+
+
+def _phase_runner(name: str) -> PhaseRunner:
     if name == "sync":
         return _sync_phase
     from ghw.phases import steps
@@ -528,6 +695,7 @@ async def _sync_phase(ctx: PhaseContext, filters: Filters) -> PhaseOutcome:
     outcome = PhaseOutcome("sync", ok=result.ok, counts=result.counts())
     if result.error:
         outcome.error = result.error
+        outcome.fatal = True
         outcome.failures.append(f"sync: {result.error}")
     outcome.failures.extend(f"sync {r.repo}: {r.error}" for r in result.repos if not r.ok)
     if not outcome.ok and not outcome.error:
@@ -554,6 +722,31 @@ class _maybe_github:
     async def __aexit__(self, *exc: Any) -> Any:
         assert self._cm is not None
         return await self._cm.__aexit__(*exc)
+
+
+def _rate_limit_recorder(ctx: PhaseContext) -> Callable[[Any], Awaitable[None]]:
+    """Record every rate-limit wait (of any phase) on the repository it was met for, so a
+    restarted ghw honours it (sync installs its own, equivalent hook while it runs)."""
+    import re
+
+    from ghw.ledger.store import format_ts
+    from ghw.machine import events as ev
+
+    async def record(wait: Any) -> None:
+        match = re.match(r"^(?:.*?)/repos/([^/]+)/([^/?#]+)", wait.path or "")
+        if match is None:
+            return
+        repo = f"{match.group(1)}/{match.group(2)}"
+        until = format_ts(datetime.fromtimestamp(wait.until, UTC))
+        await ctx.ledger.append(
+            repo,
+            None,
+            [ev.RateLimitWait(until=until, reason=wait.reason, path=wait.path)],
+            cycle_id=ctx.cycle_id,
+        )
+        ctx.reporter.line(f"  {repo}: rate limited ({wait.reason}); waiting until {until}")
+
+    return record
 
 
 def _since(value: str | datetime | None) -> str | None:

@@ -28,6 +28,7 @@ from pathlib import Path
 import structlog
 
 from ghw.agents.base import OnSpawn
+from ghw.procinfo import process_start_time, stat_fields
 
 __all__ = [
     "MAX_LINE_BYTES",
@@ -59,22 +60,7 @@ class ProcessOutcome:
     duration_s: float
 
 
-def _stat_fields(pid: int) -> list[str] | None:
-    """Fields 3.. of /proc/<pid>/stat (after the parenthesised command name)."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return None
-    # comm may contain spaces and parentheses; it ends at the last ')'.
-    return raw[raw.rfind(b")") + 2 :].decode("ascii", errors="replace").split()
-
-
-def process_start_time(pid: int) -> float | None:
-    """Start time of ``pid`` in seconds after boot (field 22 of /proc/<pid>/stat), or None."""
-    fields = _stat_fields(pid)
-    if fields is None or len(fields) < 20:
-        return None
-    return int(fields[19]) / os.sysconf("SC_CLK_TCK")
+_stat_fields = stat_fields
 
 
 def _pgid_of(pid: int) -> int | None:

@@ -17,14 +17,27 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ghw.agents.scripted_script import (
-    Edit,
-    EditError,
-    PhaseEntry,
-    ScriptError,
-    apply_edit,
-    load_script,
-)
+if __package__:
+    from ghw.agents.scripted_script import (
+        Edit,
+        EditError,
+        PhaseEntry,
+        ScriptError,
+        apply_edit,
+        load_script,
+    )
+else:  # run by path: load only the script module, not the ghw.agents package (0.2 s of imports)
+    import importlib.util
+
+    _spec = importlib.util.spec_from_file_location(
+        "ghw_scripted_script", Path(__file__).resolve().with_name("scripted_script.py")
+    )
+    assert _spec is not None and _spec.loader is not None
+    _mod = importlib.util.module_from_spec(_spec)
+    sys.modules[_spec.name] = _mod
+    _spec.loader.exec_module(_mod)
+    Edit, EditError, PhaseEntry = _mod.Edit, _mod.EditError, _mod.PhaseEntry
+    ScriptError, apply_edit, load_script = _mod.ScriptError, _mod.apply_edit, _mod.load_script
 
 __all__ = ["default_entry", "main"]
 
@@ -67,7 +80,9 @@ class _Out:
         self.emit({"type": "user", "message": {"role": "user", "content": [block]}})
 
 
-def _result(out: _Out, text: str, prompt: str, denials: list[dict[str, Any]], **kw: Any) -> None:
+def _result(
+    out: _Out, text: str, prompt: str, denials: list[dict[str, Any]], cost: float = 0.0, **kw: Any
+) -> None:
     out.emit(
         {
             "type": "result",
@@ -76,7 +91,7 @@ def _result(out: _Out, text: str, prompt: str, denials: list[dict[str, Any]], **
             "api_error_status": kw.pop("api_error_status", None),
             "num_turns": max(out.turn, 1),
             "result": text,
-            "total_cost_usd": 0.0,
+            "total_cost_usd": cost,
             "usage": {"input_tokens": len(prompt) // 4, "output_tokens": len(text) // 4},
             "permission_denials": denials,
             "terminal_reason": "completed",
@@ -125,6 +140,10 @@ def run(args: argparse.Namespace, prompt: str) -> int:
     )
     # The run takes `delay` seconds overall (plus the entry's own sleep); SIGTERM ends it at once.
     time.sleep(max(args.delay, 0.0) + entry.sleep)
+    if entry.wait_for:
+        # a test's cue: it acts while the agent runs, then lets it finish (timeout still applies)
+        while not Path(entry.wait_for).exists():
+            time.sleep(0.02)
     denials: list[dict[str, Any]] = []
     for i, (path, op) in enumerate(ops):
         tool_id = f"toolu_scripted{i:04d}"
@@ -156,19 +175,28 @@ def run(args: argparse.Namespace, prompt: str) -> int:
     if entry.fail is not None:
         # transient looks like an overloaded API (retryable), permanent like a crash of the CLI.
         if entry.fail.kind == "transient":
-            _result(out, entry.fail.message, prompt, denials, is_error=True, api_error_status=503)
+            _result(
+                out,
+                entry.fail.message,
+                prompt,
+                denials,
+                entry.cost_usd,
+                is_error=True,
+                api_error_status=503,
+            )
         else:
             _result(
                 out,
                 entry.fail.message,
                 prompt,
                 denials,
+                entry.cost_usd,
                 is_error=True,
                 subtype="error_during_execution",
             )
         return entry.exit_code if entry.exit_code is not None else 1
     out.assistant({"type": "text", "text": text})
-    _result(out, text, prompt, denials)
+    _result(out, text, prompt, denials, entry.cost_usd)
     return entry.exit_code if entry.exit_code is not None else 0
 
 

@@ -14,8 +14,9 @@ Format (documented in docs/agents.md)::
             - {path: obsolete.py, delete: true}
         review:  {text: "...\\nVERDICT: approve"}
 
-Each phase entry may also have ``fail: {kind: transient|permanent, message}``, ``exit_code``
-and ``sleep`` (seconds).
+Each phase entry may also have ``fail: {kind: transient|permanent, message}``, ``exit_code``,
+``sleep`` (seconds), ``cost_usd`` (the cost the run reports) and ``wait_for`` (an absolute path:
+the run waits, before its edits, until that file exists).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 PHASES = ("plan", "implement", "review")
-_ENTRY_KEYS = {"text", "edits", "fail", "exit_code", "sleep"}
+_ENTRY_KEYS = {"text", "edits", "fail", "exit_code", "sleep", "cost_usd", "wait_for"}
 _OPS = ("replace", "write", "append", "delete")
 
 
@@ -76,6 +77,8 @@ class PhaseEntry:
     fail: Failure | None = None
     exit_code: int | None = None
     sleep: float = 0.0
+    cost_usd: float = 0.0  # reported as the run's total_cost_usd (budget tests)
+    wait_for: str | None = None  # a file whose appearance ends the wait (tests acting mid-run)
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,13 @@ def _entry(where: str, raw: Any) -> PhaseEntry:
     sleep = raw.get("sleep", 0)
     if not isinstance(sleep, int | float) or isinstance(sleep, bool) or sleep < 0:
         raise ScriptError(f"{where}.sleep must be a number of seconds >= 0")
-    return PhaseEntry(text, edits, fail, exit_code, float(sleep))
+    cost = raw.get("cost_usd", 0)
+    if not isinstance(cost, int | float) or isinstance(cost, bool) or cost < 0:
+        raise ScriptError(f"{where}.cost_usd must be a number of dollars >= 0")
+    wait_for = raw.get("wait_for")
+    if wait_for is not None and (not isinstance(wait_for, str) or not os.path.isabs(wait_for)):
+        raise ScriptError(f"{where}.wait_for must be an absolute file path")
+    return PhaseEntry(text, edits, fail, exit_code, float(sleep), float(cost), wait_for)
 
 
 def parse_script(data: Any, *, source: str = "script") -> Script:

@@ -46,10 +46,12 @@ app.add_typer(config_app, name="config")
 
 
 def _mount() -> None:
+    from ghw.cli.demo import register as register_demo
     from ghw.cli.workflow import register
     from ghw.fakehub.cli import app as fakehub_app
 
     register(app)
+    register_demo(app)
     app.add_typer(fakehub_app, name="fakehub")
 
 

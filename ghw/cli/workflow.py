@@ -218,11 +218,22 @@ def register(app: typer.Typer) -> None:
         from ghw.orchestrator import PHASES
 
         if (every is None) == (cron is None):
-            raise UsageError("ghw loop needs exactly one of --every DURATION or --cron EXPR")
+            raise UsageError(
+                "ghw loop needs exactly one of --every DURATION (e.g. 30m) or --cron EXPR "
+                "(e.g. '*/15 * * * *')"
+            )
         if every is not None:
-            interval = parse_duration(every)
-            if interval.total_seconds() <= 0:
-                raise UsageError("--every must be greater than 0 (e.g. --every 30m)")
+            try:
+                interval = parse_duration(every)
+            except ValueError:
+                interval = None
+            if interval is None or interval.total_seconds() <= 0:
+                why = "invalid duration" if interval is None else "must be greater than 0, got"
+                raise UsageError(
+                    f"--every {why} {every!r}: use a duration greater than 0 such as "
+                    "45s, 10m, 30m, 1h, 2h, 1d, 7d, 1h30m, 2d12h "
+                    "(units d h m s, each at most once, in that order)"
+                )
         if cron is not None:
             from ghw.schedule import CronSchedule
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ghw.machine.events import Event
+from ghw.procinfo import process_start_time
 
 __all__ = [
     "AppendRequest",
@@ -57,24 +58,6 @@ class StoredEvent:
             "prev_hash": self.prev_hash,
             "hash": self.hash,
         }
-
-
-def process_start_time(pid: int) -> float | None:
-    """Start time of ``pid`` in clock ticks since boot (``/proc/<pid>/stat`` field 22), or None.
-
-    Together with the pid it names one process for good: a reused pid has a different start time.
-    """
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            data = fh.read()
-    except OSError:
-        return None
-    # the command name (field 2) may contain spaces and parentheses: split after the last ')'
-    rest = data[data.rfind(b")") + 2 :].split()
-    try:
-        return float(rest[19])
-    except (IndexError, ValueError):
-        return None
 
 
 @dataclass(frozen=True, slots=True)

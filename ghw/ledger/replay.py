@@ -16,6 +16,7 @@ from ghw.ledger.hashing import GENESIS, event_hash_from_texts
 from ghw.ledger.projection import APPLIERS, PROJECTION_TABLES, row_for
 from ghw.ledger.records import ReplayReport
 from ghw.ledger.store import Ledger
+from ghw.machine.events import EVENT_TYPES
 from ghw.machine.fold import apply, stream_kind
 from ghw.machine.upcast import upcast
 
@@ -58,6 +59,8 @@ async def replay(
         if bad is None or seq < bad[0]:
             bad = (seq, problem)
 
+    loads = json.loads
+    current = {name: cls.SCHEMA_VERSION for name, cls in EVENT_TYPES.items()}
     async for rows in ledger.read_raw(0, until):
         for row in rows:
             seq = row[0]
@@ -79,7 +82,9 @@ async def replay(
             if verify and row[3] != (view.version if view is not None else 0) + 1:
                 flag(seq, f"{sid}: version {row[3]} does not follow {getattr(view, 'version', 0)}")
             try:
-                payload, _ = upcast(row[4], row[5], json.loads(row[6]))
+                payload = loads(row[6])
+                if row[5] != current.get(row[4], row[5]):
+                    payload, _ = upcast(row[4], row[5], payload)
                 rec = _Row(row, payload)
                 if kind == "issue":
                     views[sid] = apply(view, rec, in_place=True)

@@ -76,9 +76,25 @@ async def _prepared(step: StepContext, base: str, branch: str | None = None) -> 
     workspace = _workspace(
         ctx, step.repo, step.number, keep=bool(ctx.config["implement.keep_workspace"])
     )
-    await workspace.mirror.ensure(info.clone_url)
+    await _fetched(ctx, step.repo, workspace.mirror, info.clone_url)
     await workspace.prepare(base, branch)
     return workspace
+
+
+async def _fetched(ctx: PhaseContext, repo: str, mirror: Any, clone_url: str) -> None:
+    """Clone or fetch the mirror once per repository per phase run, shared by its steps.
+
+    Every step of the run needs only what was on GitHub when the phase started (its own pushes
+    go through the mirror), and one fetch per step would queue each step behind the others on
+    the mirror's lock. A failed fetch is not remembered: the next step tries again.
+    """
+    import asyncio
+
+    fetches: dict[str, asyncio.Future[None]] = ctx.extra.setdefault("mirror_fetches", {})
+    fetch = fetches.get(repo)
+    if fetch is None or (fetch.done() and (fetch.cancelled() or fetch.exception() is not None)):
+        fetch = fetches[repo] = asyncio.ensure_future(mirror.ensure(clone_url))
+    await asyncio.shield(fetch)
 
 
 def _template(ctx: PhaseContext, phase: str) -> str:

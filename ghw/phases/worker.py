@@ -243,7 +243,7 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
     """Run one phase over every ready issue; returns a PhaseOutcome."""
     from ghw.orchestrator import PhaseOutcome
 
-    log = get_logger(phase=spec.phase, cycle=ctx.cycle_id)
+    log = get_logger(phase=spec.phase, cycle_id=ctx.cycle_id)
     outcome = PhaseOutcome(spec.phase)
     repos = await resolve_repos(ctx, filters)
     agent_name = ctx.config.agent_for(spec.phase)
@@ -268,6 +268,7 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
     from ghw.agents import ensure_installed
 
     ensure_installed(settings)
+    ctx.extra["mirror_fetches"] = {}  # each phase run fetches each mirror once (steps._fetched)
     await _hold_over_budget(ctx, spec, filters, repos)
     max_attempts = int(ctx.config["retry.max_attempts"])
     takeovers = await ctx.ledger.reap(
@@ -375,7 +376,7 @@ async def _run_one(
     ttl: float,
     stop: asyncio.Event,
 ) -> StepResult:
-    log = get_logger(phase=spec.phase, cycle=ctx.cycle_id, repo=view.repo, issue=view.number)
+    log = get_logger(phase=spec.phase, cycle_id=ctx.cycle_id, repo=view.repo, issue=view.number)
     agent_stop = asyncio.Event()
     lost = asyncio.Event()
     step = StepContext(ctx, claim, view, settings, agent_stop, lost)

@@ -145,11 +145,6 @@ def test_rel_faults_primary_rate_limit_is_recorded_and_honoured_after_restart(
         assert api == [], f"called GitHub during a recorded rate-limit wait: {api}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: RateLimitWait is recorded only by sync; a limit met by implement or "
-    "review is waited out but not written to the ledger (ghw/phases/steps.py, §9)",
-)
 def test_rel_faults_rate_limit_in_implement_is_recorded(tmp_path: Path) -> None:
     with FakeHub.start(data_dir=tmp_path / "hub") as hub:
         site, numbers = _setup(tmp_path, hub, 1)
