@@ -20,7 +20,7 @@ STEP_EVENTS = (
 async def test_two_processes_implement_twenty_issues_exactly_once(tmp_path, hub: FakeHub) -> None:
     numbers = make_repo(hub, "load/many", 20)
     rig = Rig(tmp_path, hub, repo="load/many")
-    rig.script({"issues": {}})
+    rig.configure(**{"agents.scripted.script": None})  # the default behaviour: GHW_SCRIPTED.md
     rig.configure(**{"policy.max_new_per_cycle": None})
     result, out = await rig.run("sync")
     assert result.ok, out
