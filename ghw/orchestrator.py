@@ -357,6 +357,8 @@ class WorkOrchestrator:
             try:
                 async with _maybe_github(config, self.environ, ledger, open_github) as gh:
                     ctx.github = gh
+                    if not self.dry_run:
+                        gh.on_rate_limit_wait = _rate_limit_recorder(ctx)
                     for name in self.phases:
                         if self.stop.is_set():
                             result.interrupted = True
@@ -720,6 +722,31 @@ class _maybe_github:
     async def __aexit__(self, *exc: Any) -> Any:
         assert self._cm is not None
         return await self._cm.__aexit__(*exc)
+
+
+def _rate_limit_recorder(ctx: PhaseContext) -> Callable[[Any], Awaitable[None]]:
+    """Record every rate-limit wait (of any phase) on the repository it was met for, so a
+    restarted ghw honours it (sync installs its own, equivalent hook while it runs)."""
+    import re
+
+    from ghw.ledger.store import format_ts
+    from ghw.machine import events as ev
+
+    async def record(wait: Any) -> None:
+        match = re.match(r"^(?:.*?)/repos/([^/]+)/([^/?#]+)", wait.path or "")
+        if match is None:
+            return
+        repo = f"{match.group(1)}/{match.group(2)}"
+        until = format_ts(datetime.fromtimestamp(wait.until, UTC))
+        await ctx.ledger.append(
+            repo,
+            None,
+            [ev.RateLimitWait(until=until, reason=wait.reason, path=wait.path)],
+            cycle_id=ctx.cycle_id,
+        )
+        ctx.reporter.line(f"  {repo}: rate limited ({wait.reason}); waiting until {until}")
+
+    return record
 
 
 def _since(value: str | datetime | None) -> str | None:

@@ -76,8 +76,16 @@ async def open_runtime(
     cycle_id: str | None = None,
     worker: str = "ghw",
     clock: Callable[[], datetime] | None = None,
+    github_clock: Callable[[], float] | None = None,
+    github_sleep: Any = None,
+    github_transport: Any = None,
 ) -> AsyncIterator[PhaseContext]:
-    """A PhaseContext with the ledger (read-only for a dry run) and, when needed, GitHub."""
+    """A PhaseContext with the ledger (read-only for a dry run) and, when needed, GitHub.
+
+    ``github_clock`` (epoch seconds), ``github_sleep`` and ``github_transport`` go to the GitHub
+    client, so tests run rate-limit waits and retries without sleeping; the client's
+    ``not_before`` comes from the ledger's recorded ``RateLimitWait`` events either way.
+    """
     issues_path: Path = config.issues_path
     readonly = dry_run and config.ledger_path.exists()
     ledger = await Ledger.open(
@@ -105,7 +113,14 @@ async def open_runtime(
         )
         if need_github:
             not_before = _not_before([r.rate_wait_until for r in await ledger.repos()])
-            async with open_github(config, environ, not_before=not_before) as gh:
+            async with open_github(
+                config,
+                environ,
+                not_before=not_before,
+                clock=github_clock,
+                sleep=github_sleep,
+                transport=github_transport,
+            ) as gh:
                 ctx.github = gh
                 yield ctx
         else:

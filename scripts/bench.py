@@ -232,6 +232,174 @@ def bench_ledger(quick: bool) -> dict[str, Any]:
     }
 
 
+# -- sync ---------------------------------------------------------------------------------------
+
+SYNC_REPO = "bench/big"
+SYNC_TOKEN = "ghp_bench_sync_token"
+
+
+def _sync_seed(count: int) -> list[dict[str, Any]]:
+    """Issues as a real repository has them: spread over time, some labelled, some closed, a few
+    from untrusted authors."""
+    base = 1_704_067_200  # 2024-01-01T00:00:00Z
+    out = []
+    for n in range(count):
+        ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(base + 60 * n))
+        out.append(
+            {
+                "title": f"Issue {n + 1}: something is off in module {n % 97}",
+                "body": f"Steps to reproduce #{n + 1}.\n\n" + "Details. " * 40,
+                "labels": ["bug"] if n % 3 == 0 else ["enhancement"] if n % 3 == 1 else [],
+                "author": f"user{n % 50}",
+                "author_association": "NONE" if n % 10 == 0 else "MEMBER",
+                "state": "closed" if n % 7 == 0 else "open",
+                "created_at": ts,
+                "updated_at": ts,
+            }
+        )
+    return out
+
+
+async def _sync_child_ghw(base: str, workdir: Path) -> dict[str, Any]:
+    from ghw.config import load_config
+    from ghw.phases.context import Filters, StreamReporter
+    from ghw.phases.sync import run_sync
+    from ghw.runtime import open_runtime
+
+    config = load_config(
+        None,
+        {"GITHUB_TOKEN": SYNC_TOKEN},
+        {"issues_path": str(workdir), "github.api_url": base, "log.level": "warning"},
+    )
+    async with open_runtime(
+        config, {"GITHUB_TOKEN": SYNC_TOKEN}, StreamReporter(lambda _: None)
+    ) as ctx:
+        started = time.perf_counter()  # run_sync only: creating the ledger file is not syncing
+        result = await run_sync(ctx, Filters(repos=(SYNC_REPO,)))
+        seconds = time.perf_counter() - started
+    if not result.ok:
+        raise SystemExit(f"sync failed: {result.repos}")
+    repo = result.repos[0]
+    return {"seconds": seconds, "requests": repo.requests, "issues": repo.seen, **repo.counts}
+
+
+async def _sync_child_bare(base: str) -> dict[str, Any]:
+    """The plainest way to read the same pages: one httpx client, follow Link next, parse JSON."""
+    import httpx
+
+    headers = {
+        "Authorization": f"Bearer {SYNC_TOKEN}",
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": "2022-11-28",
+    }
+    params = {"state": "all", "per_page": 100, "sort": "updated", "direction": "desc"}
+    started = time.perf_counter()
+    items = requests = 0
+    async with httpx.AsyncClient(headers=headers, timeout=60) as client:
+        url: str | None = f"{base}/repos/{SYNC_REPO}/issues"
+        while url:
+            resp = await client.get(url, params=params if requests == 0 else None)
+            resp.raise_for_status()
+            items += len(resp.json())
+            requests += 1
+            url = resp.links.get("next", {}).get("url")
+    return {"seconds": time.perf_counter() - started, "requests": requests, "issues": items}
+
+
+def _sync_child(mode: str, base: str, workdir: str) -> None:
+    """Run inside a child process (so its peak RSS is its own); prints one JSON line."""
+    import resource
+
+    import structlog
+
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(30)  # warnings and up only
+    )
+    if mode == "ghw":
+        out = asyncio.run(_sync_child_ghw(base, Path(workdir)))
+    else:
+        out = asyncio.run(_sync_child_bare(base))
+    out["self_maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps(out))
+
+
+def _plain_files(root: Path, count: int) -> float:
+    """The plainest way to write the same issue.md files (no temporary file, no rename): what a
+    sync must spend on the file system anyway, measured on the same disk in the same run."""
+    text = "# Issue\n\n" + "Details. " * 60
+    started = time.perf_counter()
+    for n in range(1, count + 1):
+        folder = root / "bench" / "big" / str(n)
+        folder.mkdir(parents=True)
+        (folder / "issue.md").write_text(text, encoding="utf-8")
+    return time.perf_counter() - started
+
+
+def _run_child(mode: str, base: str, workdir: Path) -> dict[str, Any]:
+    import subprocess
+
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "_sync_child", mode, base, str(workdir)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"sync bench child ({mode}) failed:\n{proc.stderr[-3000:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def bench_sync(quick: bool) -> dict[str, Any]:
+    """A full sync of N issues into a fresh ledger vs a bare httpx loop over the same pages."""
+    import resource
+
+    from ghw.fakehub import FakeHubProcess
+
+    count = 1000 if quick else 10_000
+    rounds = 1 if quick else 2
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        with FakeHubProcess.launch(data_dir=tmpdir / "hub") as hub:
+            hub.control.create_repo(SYNC_REPO)
+            hub.control.bulk_create_issues(SYNC_REPO, _sync_seed(count))
+            _run_child("bare", hub.base_url, tmpdir)  # warm fakehub's caches for both
+            # The measured sync first, so RUSAGE_CHILDREN's peak is its own (fakehub, a child
+            # too, is only waited for at the end).
+            ours = [_run_child("ghw", hub.base_url, tmpdir / "ghw-0")]
+            peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            bare = [_run_child("bare", hub.base_url, tmpdir)]
+            for i in range(1, rounds):  # alternate, best of each
+                ours.append(_run_child("ghw", hub.base_url, tmpdir / f"ghw-{i}"))
+                bare.append(_run_child("bare", hub.base_url, tmpdir))
+            files_seconds = min(_plain_files(tmpdir / f"plain-{i}", count) for i in range(rounds))
+            # unchanged re-syncs of the first ledger: how many requests, answered how
+            resync = []
+            for _ in range(2):
+                mark = max([r["seq"] for r in hub.control.requests()], default=0)
+                _run_child("ghw", hub.base_url, tmpdir / "ghw-0")
+                resync.append([r["status"] for r in hub.control.requests(mark)])
+    best, base_best = min(ours, key=lambda r: r["seconds"]), min(bare, key=lambda r: r["seconds"])
+    assert best["issues"] == count and base_best["issues"] == count, (best, base_best)
+    return {
+        "issues": count,
+        "pages": best["requests"],
+        "sync_seconds": round(best["seconds"], 3),
+        "bare_seconds": round(base_best["seconds"], 3),
+        "ratio": round(best["seconds"] / base_best["seconds"], 3),
+        "ratio_target": "<= 1.5",
+        "plain_files_seconds": round(files_seconds, 3),
+        "ratio_vs_bare_plus_files": round(
+            best["seconds"] / (base_best["seconds"] + files_seconds), 3
+        ),
+        "issues_per_s": round(count / best["seconds"]),
+        "peak_rss_mb": round(peak_kb / 1024, 1),
+        "peak_rss_target": "< 150 MB",
+        "unchanged_resync_requests": len(resync[0]),
+        "unchanged_resync_statuses": resync,
+        "unchanged_resync_target": "1 request",
+    }
+
+
 # --- phases ---------------------------------------------------------------------------------
 
 
@@ -475,13 +643,25 @@ def bench_phases(quick: bool) -> dict[str, Any]:
     }
 
 
+def bench_load(quick: bool) -> dict[str, Any]:
+    from bench_load import bench_load as run
+
+    return run(quick)
+
+
 SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "ledger": bench_ledger,
+    "sync": bench_sync,
     "phases": bench_phases,
+    "load": bench_load,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["_sync_child"]:  # internal: the measured process of the sync section
+        _sync_child(*argv[1:4])
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sections", nargs="*", help=f"any of {', '.join(SECTIONS)} (default all)")
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")

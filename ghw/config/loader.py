@@ -22,7 +22,8 @@ import yaml
 
 from ghw.config.schema import AGENT_FIELDS, BUILTIN_AGENTS, KEYS, KeySpec, env_var, spec_for
 from ghw.durations import ACCEPTED_FORMS, parse_duration
-from ghw.errors import ConfigError, InvalidDurationError, MissingIssuesPathError
+from ghw.errors import ConfigError, InvalidDurationError, MissingIssuesPathError, UsageError
+from ghw.refs import validate_repo_or_pattern
 
 __all__ = [
     "Config",
@@ -419,6 +420,7 @@ def load_config(
             values[spec.key] = _default(spec, spec.key, values)
             sources[spec.key] = "default"
     _check_agents(values, sources, all_agents)
+    _check_repos(values, sources)
     return Config(values=values, sources=sources, path=path, agent_names=all_agents)
 
 
@@ -433,6 +435,17 @@ def _from_env(
     if name in environ:
         values[key] = parse_value(spec, key, environ[name], _Where(f"env:{name}"), None)
         sources[key] = f"env:{name}"
+
+
+def _check_repos(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """Every `repos` entry is owner/name or owner/* (a path or an option is refused, exit 2)."""
+    for name in values.get("repos") or ():
+        try:
+            validate_repo_or_pattern(str(name))
+        except UsageError as exc:
+            raise ConfigError(
+                f"configuration error ({sources.get('repos', 'repos')}): `repos`: {exc}"
+            ) from None
 
 
 def _check_agents(values: dict[str, Any], sources: dict[str, str], names: tuple[str, ...]) -> None:

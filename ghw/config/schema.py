@@ -222,6 +222,13 @@ AGENT_FIELDS: dict[str, KeySpec] = {
     "env": _k("env", "map", {}, "extra environment; values may be ${VAR} references", secret=True),
     "script": _k("script", "path", None, "scripted agent: the YAML script to play", optional=True),
     "delay": _k("delay", "duration", "0s", "scripted agent: how long each run takes"),
+    "type": _k(
+        "type",
+        "str",
+        None,
+        "built-in adapter of a user-named agent (docs/agents.md)",
+        optional=True,
+    ),
 }
 
 _STATIC = {spec.key: spec for spec in KEYS}

@@ -8,6 +8,8 @@ expression searched in ``path?query``) and fires ``count`` times (None: until cl
 ``secondary_rate_limit``  403 (or 429) with ``Retry-After`` and GitHub's secondary-limit message
 ``reset``                 the socket is closed with RST, no response at all
 ``latency``               the request waits ``delay_ms`` and is then answered normally
+``body``                  ``status`` (default 200) with ``body`` as given (a string verbatim:
+                          not JSON, a truncated object…), the request itself not run
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from ghw.fakehub.errors import validation_failed
 
 __all__ = ["Fault", "FaultRegistry"]
 
-KINDS = ("status", "primary_rate_limit", "secondary_rate_limit", "reset", "latency")
+KINDS = ("status", "primary_rate_limit", "secondary_rate_limit", "reset", "latency", "body")
 
 
 @dataclass(slots=True)
@@ -94,6 +96,11 @@ class FaultRegistry:
             status = int(status or 500)
             if not 400 <= status <= 599:
                 raise validation_failed({"resource": "Fault", "code": "invalid", "field": "status"})
+        elif kind == "body":
+            status = int(status or 200)
+            if not 200 <= status <= 599 or spec.get("body") is None:
+                field = "status" if spec.get("body") is not None else "body"
+                raise validation_failed({"resource": "Fault", "code": "invalid", "field": field})
         elif kind in {"primary_rate_limit", "secondary_rate_limit"}:
             status = int(status or 403)
             if status not in {403, 429}:

@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urljoin
 
 from ghw.github.core import GitHubHTTP
 from ghw.github.errors import MalformedResponseError, NotFoundError, ValidationFailedError
-from ghw.github.models import Comment, Issue, IssuesListing, PullRequest, Repository
+from ghw.github.models import (
+    Comment,
+    GitHubResponse,
+    Issue,
+    IssuesListing,
+    PullRequest,
+    Repository,
+)
 
 __all__ = ["DIFF_ACCEPT", "GitHubClient"]
 
@@ -56,20 +63,21 @@ class GitHubClient(GitHubHTTP):
 
     # -- pagination ----------------------------------------------------------------------------
 
-    async def _paginate(
+    async def _pages(
         self,
         path: str,
         params: Mapping[str, Any] | None,
         *,
         etag: str | None = None,
-    ) -> tuple[list[Any], str | None, bool, int]:
-        """All items of a listing: (items, first page's ETag, not_modified, requests made)."""
+    ) -> AsyncIterator[tuple[list[Any], GitHubResponse]]:
+        """Each page of a listing as (items, response), following ``Link: rel="next"``.
+
+        A ``304`` on the first request yields one empty page whose response is not modified.
+        """
         resp = await self.request("GET", path, params=params, etag=etag)
         if resp.not_modified:
-            return [], resp.etag or etag, True, 1
-        first_etag = resp.etag
-        items: list[Any] = []
-        requests = 1
+            yield [], resp
+            return
         seen = {resp.url}
         while True:
             if not isinstance(resp.json, list):
@@ -78,10 +86,10 @@ class GitHubClient(GitHubHTTP):
                     method="GET",
                     path=path,
                 )
-            items.extend(resp.json)
+            yield resp.json, resp
             nxt = resp.links.get("next")
             if not nxt:
-                return items, first_etag, False, requests
+                return
             # Verbatim; a relative reference (not sent by GitHub, legal per RFC 8288) is resolved
             # against the page it came from.
             nxt = urljoin(resp.url, nxt)
@@ -91,7 +99,26 @@ class GitHubClient(GitHubHTTP):
                 )
             seen.add(nxt)
             resp = await self.request("GET", nxt)
+
+    async def _paginate(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None,
+        *,
+        etag: str | None = None,
+    ) -> tuple[list[Any], str | None, bool, int]:
+        """All items of a listing: (items, first page's ETag, not_modified, requests made)."""
+        items: list[Any] = []
+        first: GitHubResponse | None = None
+        requests = 0
+        async for page, resp in self._pages(path, params, etag=etag):
+            first = first or resp
             requests += 1
+            items.extend(page)
+        assert first is not None
+        if first.not_modified:
+            return [], first.etag or etag, True, 1
+        return items, first.etag, False, requests
 
     # -- issues --------------------------------------------------------------------------------
 
@@ -127,6 +154,44 @@ class GitHubClient(GitHubHTTP):
             not_modified=not_modified,
             requests=requests,
         )
+
+    async def iter_issue_pages(
+        self,
+        owner: str,
+        repo: str,
+        *,
+        since: datetime | str | None = None,
+        state: str | None = "all",
+        per_page: int | None = 100,
+        etag: str | None = None,
+        sort: str | None = None,
+        direction: str | None = None,
+    ) -> AsyncIterator[IssuesListing]:
+        """The issues listing page by page, so a caller can work on one while the next loads.
+
+        Each yielded listing holds one page's items; ``etag`` is the first page's, ``requests``
+        the pages fetched so far. A ``304`` yields one empty, ``not_modified`` listing.
+        """
+        path = f"/repos/{_seg(owner, 'owner')}/{_seg(repo, 'repository')}/issues"
+        params = {
+            "state": state,
+            "since": _since(since),
+            "per_page": per_page,
+            "sort": sort,
+            "direction": direction,
+        }
+        first_etag: str | None = None
+        requests = 0
+        async for page, resp in self._pages(path, params, etag=etag):
+            requests += 1
+            if requests == 1:
+                first_etag = (resp.etag or etag) if resp.not_modified else resp.etag
+            yield IssuesListing(
+                items=tuple(Issue.from_json(i) for i in page),
+                etag=first_etag,
+                not_modified=resp.not_modified,
+                requests=requests,
+            )
 
     async def get_issue(self, owner: str, repo: str, number: int) -> Issue:
         resp = await self.request("GET", f"{self._repo_path(owner, repo)}/issues/{int(number)}")

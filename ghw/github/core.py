@@ -120,6 +120,15 @@ class GitHubHTTP:
         return str(self._base)
 
     @property
+    def on_rate_limit_wait(self) -> Callable[[RateLimitWait], Awaitable[None]] | None:
+        """Awaited with each rate-limit wait before it starts (the sync phase records it)."""
+        return self._on_rate_limit_wait
+
+    @on_rate_limit_wait.setter
+    def on_rate_limit_wait(self, hook: Callable[[RateLimitWait], Awaitable[None]] | None) -> None:
+        self._on_rate_limit_wait = hook
+
+    @property
     def not_before(self) -> float | None:
         """Epoch seconds before which no request is sent (a rate-limit wait in force), or None."""
         return self._not_before
@@ -244,6 +253,15 @@ class GitHubHTTP:
 
     # -- waiting -------------------------------------------------------------------------------
 
+    @property
+    def on_rate_limit_wait(self) -> Callable[[RateLimitWait], Awaitable[None]] | None:
+        """Called with each rate-limit wait before it starts (sync records it in the ledger)."""
+        return self._on_rate_limit_wait
+
+    @on_rate_limit_wait.setter
+    def on_rate_limit_wait(self, hook: Callable[[RateLimitWait], Awaitable[None]] | None) -> None:
+        self._on_rate_limit_wait = hook
+
     async def _honour_not_before(self, path: str) -> None:
         if self._not_before is None:
             return
@@ -272,7 +290,16 @@ class GitHubHTTP:
         # Whatever happens next, no request of this client may go before the limit lifts.
         self._not_before = max(self._not_before or 0.0, decision.until)
         if wait > self._max_rate_wait:
-            raise _rate_limited(RateLimitWaitTooLongError, decision, status, body, method, path)
+            raise _rate_limited(
+                RateLimitWaitTooLongError,
+                decision,
+                status,
+                body,
+                method,
+                path,
+                note=f"{wait:.0f}s away, more than github.max_rate_wait "
+                f"({self._max_rate_wait:.0f}s)",
+            )
         log.warning(
             "github.rate_limited", kind=decision.kind, path=path, wait_seconds=round(wait, 1)
         )
@@ -389,8 +416,10 @@ def _rate_limited(
     body: dict[str, Any],
     method: str,
     path: str,
+    note: str = "",
 ) -> RateLimitedError:
-    message = f"{body['message']} ({decision.kind} rate limit, lifts at {_iso(decision.until)})"
+    lifts = f"{decision.kind} rate limit, lifts at {_iso(decision.until)}"
+    message = f"{body['message']} ({lifts}{', ' + note if note else ''})"
     err = cls(
         message,
         kind=decision.kind,

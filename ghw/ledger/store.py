@@ -252,13 +252,19 @@ class Ledger:
                 raise _translate(exc, self.path) from None
             try:
                 yield self._db
-            except BaseException:
-                await self._db.execute("ROLLBACK")
+            except BaseException as exc:
+                # SQLite rolls back by itself on some errors (SQLITE_FULL): a second ROLLBACK
+                # would fail and hide the real error.
+                if self._db.in_transaction:
+                    await self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise _translate(exc, self.path) from None
                 raise
             try:
                 await self._db.execute("COMMIT")
             except sqlite3.Error as exc:
-                await self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    await self._db.execute("ROLLBACK")
                 raise _translate(exc, self.path) from None
 
     # Reads run start to finish in one call on aiosqlite's thread. With a cursor kept across
@@ -357,6 +363,11 @@ class Ledger:
         stored: list[StoredEvent] = []
         touched: dict[str, tuple[str, Any]] = {}
         released: list[str] = []
+        # One getrandom call for the batch's event ids instead of one per event (uuid4 reads
+        # urandom each time: ~0.3 ms a call in a sandbox under file I/O load); each id is still a
+        # random version-4 UUID.
+        entropy = os.urandom(16 * sum(len(r.events) for r in requests))
+        first_seq = seq + 1
         for req in requests:
             sid = req.stream_id
             kind, _table, _cols = table_for(sid)
@@ -378,7 +389,8 @@ class Ledger:
                     )
                 seq += 1
                 version += 1
-                event_id = uuid.uuid4().hex
+                at = 16 * (seq - first_seq)
+                event_id = uuid.UUID(bytes=entropy[at : at + 16], version=4).hex
                 payload_text = canonical_json(payload)
                 digest = hash_parts(
                     prev_hash,

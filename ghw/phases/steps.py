@@ -363,6 +363,10 @@ async def _implement_step(step: StepContext) -> StepResult:
                 )
             message = f"{step.view.title} (#{step.number})\n\nFixes #{step.number}\n\nMade by ghw with {result.agent}."
             sha = await workspace.commit_all(message, ctx.config["git.author"])
+            if sha is None and (await workspace.diff_against(info.default_branch)).strip():
+                # An interrupted attempt already pushed this branch (killed before BranchPushed
+                # was recorded) and the workspace started from it: the change is there.
+                sha = await workspace.head_sha()
             if sha is None:
                 event = failure_event(
                     step,

@@ -10,9 +10,13 @@ stores the cursor and ETag (``RepositorySynced``), so a filtered run never hides
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from ghw.errors import GhwError
 from ghw.github.models import Issue, RateLimitWait
@@ -23,7 +27,7 @@ from ghw.machine import events as ev
 from ghw.machine.view import IssueView
 from ghw.phases.context import Filters, PhaseContext
 from ghw.phases.eligibility import Policy, content_hash, decide
-from ghw.phases.files import issue_dir, render_issue_md, write_text_atomic
+from ghw.phases.files import render_issue_md
 from ghw.phases.repos import resolve_repos
 
 __all__ = ["RepoSync", "SyncResult", "plan_issue_events", "run_sync"]
@@ -183,6 +187,7 @@ async def _sync_repo(
     since = filters.since or cursor
     # the stored ETag belongs to the cursor's URL; a --since request is another URL
     etag = repo_view.etag if (repo_view is not None and not filters.since) else None
+    views: dict[int, IssueView] = {v.number: v for v in await ctx.ledger.issues(repo=repo)}
 
     async def record_wait(wait: RateLimitWait) -> None:
         if ctx.dry_run:
@@ -193,93 +198,237 @@ async def _sync_repo(
         )
         ctx.reporter.line(f"  {repo}: rate limited ({wait.reason}); waiting until {until}")
 
-    previous = getattr(ctx.github, "on_rate_limit_wait", None)
+    writer = _PageWriter(ctx)
+    listed: set[int] = set()  # issue numbers (not PRs) the listing returned
+    newest: str | None = None  # the largest updated_at of any item
+    first_etag: str | None = None
+    previous = ctx.github.on_rate_limit_wait
     ctx.github.on_rate_limit_wait = record_wait
     try:
-        listing = await ctx.github.iter_issues(
-            owner, name, since=since, etag=etag, state="all", per_page=100
-        )
+        # Most recently updated first: any change puts its issue on the first page, so that
+        # page's ETag speaks for the whole listing (ADR 0031). Each page is handed to the writer
+        # (ledger, then issue.md files) while the next one loads.
+        async for page in ctx.github.iter_issue_pages(
+            owner,
+            name,
+            since=since,
+            etag=etag,
+            state="all",
+            per_page=100,
+            sort="updated",
+            direction="desc",
+        ):
+            outcome.requests = page.requests
+            outcome.not_modified = page.not_modified
+            first_etag = page.etag
+            planned: list[tuple[str, int, list[ev.Event]]] = []
+            files: list[tuple[str, str]] = []
+            for issue in page.items:
+                if issue.updated_at and (newest is None or issue.updated_at > newest):
+                    newest = issue.updated_at
+                # An issue created or updated while the pages are read shifts the later pages,
+                # so an item can come twice; sorted by update, the first copy is the newest.
+                if issue.is_pull_request or issue.number in listed:
+                    continue
+                listed.add(issue.number)
+                if not (
+                    filters.matches_number(issue.number) and filters.matches_labels(issue.labels)
+                ):
+                    continue
+                outcome.seen += 1
+                view = views.get(issue.number)
+                events = plan_issue_events(issue, view, repo, policy)
+                if events:
+                    planned.append((f"{repo}#{issue.number}", view.version if view else 0, events))
+                    if not ctx.dry_run:
+                        files.append(_issue_file(ctx, repo, issue, policy))
+            _count(outcome, planned, ctx.dry_run)
+            if not ctx.dry_run and planned:
+                writer.submit([AppendRequest(*p) for p in planned], files)
+        # Issues the listing did not return (unchanged, or a 304) still follow a policy change:
+        # their author association and labels are in the ledger, so eligibility is decided
+        # again from there.
+        planned = []
+        for view in views.values():
+            if view.number in listed or not _view_matches(view, filters):
+                continue
+            eligible, reason = decide(view.association, view.labels, policy)
+            if eligible != view.eligible:
+                event = ev.EligibilityChanged(eligible=eligible, reason=reason)
+                planned.append((view.stream_id, view.version, [event]))
+        _count(outcome, planned, ctx.dry_run)
+        if not ctx.dry_run and planned:
+            writer.submit([AppendRequest(*p) for p in planned], [])
+    except BaseException:
+        await writer.drain(quiet=True)  # what was handed over is true: let it land
+        raise
     finally:
         ctx.github.on_rate_limit_wait = previous
-    outcome.requests = listing.requests
-    outcome.not_modified = listing.not_modified
-    issues = [i for i in listing.items if not i.is_pull_request]
-    wanted = [
-        i for i in issues if filters.matches_number(i.number) and filters.matches_labels(i.labels)
-    ]
-    outcome.seen = len(wanted)
-    views: dict[int, IssueView] = {}
-    for v in await ctx.ledger.issues(repo=repo):
-        views[v.number] = v
-    requests: list[AppendRequest] = []
-    files: list[tuple[Any, str]] = []
-    for issue in wanted:
-        view = views.get(issue.number)
-        events = plan_issue_events(issue, view, repo, policy)
-        if not events:
-            continue
+    await writer.drain()
+    if ctx.dry_run or filters.narrowing:
+        return
+    new_cursor, new_etag = _next_cursor(
+        outcome.not_modified, outcome.requests, first_etag, newest, cursor, etag
+    )
+    await ctx.ledger.append(
+        repo,
+        None,
+        [
+            ev.RepositorySynced(
+                cursor=new_cursor,
+                etag=new_etag,
+                issues=len(listed),
+                requests=outcome.requests,
+                not_modified=outcome.not_modified,
+            )
+        ],
+        cycle_id=ctx.cycle_id,
+    )
+
+
+_COUNT_KEYS = {
+    "IssueSynced": "new",
+    "IssueChanged": "changed",
+    "IssueClosed": "closed",
+    "IssueReopened": "reopened",
+    "EligibilityChanged": "eligibility",
+}
+
+
+def _count(
+    outcome: RepoSync, planned: Sequence[tuple[str, int, list[ev.Event]]], dry_run: bool
+) -> None:
+    for sid, _version, events in planned:
         for e in events:
-            key = {
-                "IssueSynced": "new",
-                "IssueChanged": "changed",
-                "IssueClosed": "closed",
-                "IssueReopened": "reopened",
-                "EligibilityChanged": "eligibility",
-            }[e.TYPE]
             if e.TYPE == "IssueSynced" and not e.eligible:  # type: ignore[attr-defined]
                 outcome.counts["skipped"] = outcome.counts.get("skipped", 0) + 1
+            key = _COUNT_KEYS[e.TYPE]
             outcome.counts[key] = outcome.counts.get(key, 0) + 1
-        sid = f"{repo}#{issue.number}"
-        if ctx.dry_run:
+        if dry_run:
             outcome.planned.append(f"append {' + '.join(e.TYPE for e in events)} to {sid}")
-            continue
-        requests.append(AppendRequest(sid, view.version if view else 0, events))
-        eligible, reason = decide(issue.author_association, issue.labels, policy)
-        files.append(
-            (
-                issue_dir(ctx.issues_path, repo, issue.number) / "issue.md",
-                render_issue_md(
-                    repo=repo,
-                    number=issue.number,
-                    title=issue.title,
-                    body=issue.body,
-                    state=issue.state,
-                    author=issue.user_login,
-                    association=issue.author_association,
-                    labels=issue.labels,
-                    url=issue.html_url,
-                    updated_at=issue.updated_at,
-                    eligible=eligible,
-                    reason=reason,
-                ),
+
+
+class _PageWriter:
+    """Appends each page's events in order (one transaction per page), then writes its issue.md
+    files on a worker thread, while the sync goes on reading pages."""
+
+    def __init__(self, ctx: PhaseContext) -> None:
+        self._ctx = ctx
+        self._tail: asyncio.Future[None] | None = None
+        self._files: list[asyncio.Future[None]] = []
+        # One thread for the files: concurrent creates in one tree contend (measured slower).
+        self._file_thread = ThreadPoolExecutor(1, thread_name_prefix="ghw-sync-files")
+
+    def submit(self, requests: list[AppendRequest], files: list[tuple[str, str]]) -> None:
+        self._tail = asyncio.ensure_future(self._write(self._tail, requests, files))
+
+    async def _write(
+        self,
+        before: asyncio.Future[None] | None,
+        requests: list[AppendRequest],
+        files: list[tuple[str, str]],
+    ) -> None:
+        if before is not None:
+            await before  # pages land in order; a failed one stops the ones after it
+        for start in range(0, len(requests), _BATCH):
+            await self._ctx.ledger.append_batch(
+                requests[start : start + _BATCH], cycle_id=self._ctx.cycle_id
             )
-        )
-    if ctx.dry_run:
-        return
-    # the ledger first (the truth), then the readable files
-    for start in range(0, len(requests), _BATCH):
-        await ctx.ledger.append_batch(requests[start : start + _BATCH], cycle_id=ctx.cycle_id)
-    if files:
-        await asyncio.to_thread(_write_files, files)
-    if not filters.narrowing:
-        seen_updates = [i.updated_at for i in issues if i.updated_at]
-        new_cursor = max([*seen_updates, *([cursor] if cursor else [])], default=None)
-        await ctx.ledger.append(
-            repo,
-            None,
-            [
-                ev.RepositorySynced(
-                    cursor=new_cursor,
-                    etag=listing.etag or etag,
-                    issues=len(issues),
-                    requests=listing.requests,
-                    not_modified=listing.not_modified,
-                )
-            ],
-            cycle_id=ctx.cycle_id,
-        )
+        if files:  # the ledger first (the truth), then the readable files
+            loop = asyncio.get_running_loop()
+            self._files.append(loop.run_in_executor(self._file_thread, _write_files, files))
+
+    async def drain(self, *, quiet: bool = False) -> None:
+        """Wait for everything handed over; raises the first failure unless ``quiet``."""
+        pending: list[asyncio.Future[None]] = [self._tail] if self._tail is not None else []
+        results = await asyncio.gather(*pending, return_exceptions=True)
+        results += await asyncio.gather(*self._files, return_exceptions=True)
+        self._tail, self._files = None, []
+        self._file_thread.shutdown(wait=False)
+        for result in results:
+            if isinstance(result, BaseException) and not quiet:
+                raise result
 
 
-def _write_files(files: list[tuple[Any, str]]) -> None:
+def _view_matches(view: IssueView, filters: Filters) -> bool:
+    return (
+        filters.matches_number(view.number)
+        and filters.matches_labels(view.labels)
+        and (not filters.since or view.gh_updated_at >= filters.since)
+    )
+
+
+def _next_cursor(
+    not_modified: bool,
+    pages: int,
+    first_etag: str | None,
+    newest: str | None,
+    cursor: str | None,
+    etag: str | None,
+) -> tuple[str | None, str | None]:
+    """The ``since`` and ETag of the next unfiltered sync (docs/adr/0031-sync-cursor-and-etag.md).
+
+    An ETag answers only the very same URL. After a one-page answer the cursor stays where it was,
+    so the next request is identical and an unchanged repository costs one ``304``. After several
+    pages the cursor moves to the largest ``updated_at`` seen (GitHub's ``since`` is inclusive, so
+    nothing is missed); the ETag is kept only if that left the URL as it was (more than a page of
+    issues updated in the cursor's second), since it belongs to that URL.
+    """
+    if not_modified:
+        return cursor, first_etag or etag
+    if pages <= 1:
+        return cursor, first_etag
+    moved = max([*([newest] if newest else []), *([cursor] if cursor else [])], default=None)
+    return moved, first_etag if moved == cursor else None
+
+
+def _issue_file(ctx: PhaseContext, repo: str, issue: Issue, policy: Policy) -> tuple[str, str]:
+    eligible, reason = decide(issue.author_association, issue.labels, policy)
+    return (
+        f"{ctx.issues_path}/{repo}/{issue.number}/issue.md",
+        render_issue_md(
+            repo=repo,
+            number=issue.number,
+            title=issue.title,
+            body=issue.body,
+            state=issue.state,
+            author=issue.user_login,
+            association=issue.author_association,
+            labels=issue.labels,
+            url=issue.html_url,
+            updated_at=issue.updated_at,
+            eligible=eligible,
+            reason=reason,
+        ),
+    )
+
+
+def _write_files(files: list[tuple[str, str]]) -> None:
+    """Write each issue.md atomically (a temporary file beside it, then a rename), as
+    ``write_text_atomic`` does, with fewer system calls: the directory is made only when missing
+    and the temporary name needs no random part (one writer per process and thread)."""
+    suffix = f".{os.getpid()}.{threading.get_ident()}.tmp"
     for path, text in files:
-        write_text_atomic(path, text)
+        parent, _, base = path.rpartition("/")
+        tmp = f"{parent}/.{base}{suffix}"
+        data = text.encode("utf-8", "surrogateescape")
+        try:
+            fd = os.open(tmp, _CREATE, 0o600)
+        except FileNotFoundError:
+            os.makedirs(parent, exist_ok=True)
+            fd = os.open(tmp, _CREATE, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)

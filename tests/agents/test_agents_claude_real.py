@@ -162,6 +162,13 @@ async def test_hung_model_ends_at_timeout_with_group_gone(
         )
     assert time.monotonic() - t0 < 8
     assert not res.success and res.error_kind == "timeout" and res.transient
-    assert group_members(spawned[0]) == []
-    with pytest.raises(ProcessLookupError):
-        os.killpg(spawned[0], 0)
+    assert group_members(spawned[0]) == []  # no live member (zombies awaiting reaping aside)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(spawned[0], 0)
+        except ProcessLookupError:
+            break
+        await asyncio.sleep(0.05)  # a zombie is gone once its parent (or init) reaps it
+    else:
+        raise AssertionError(f"process group {spawned[0]} still exists")

@@ -39,15 +39,31 @@ function relax(fx) {
   return fx;
 }
 
+const recorded = (name) =>
+  JSON.parse(readFileSync(join(scenariosDir, name, "normalized-fixture.json"), "utf8"));
+
+// A custom scenario is a nock JSON array, or {"from": "<recorded scenario>", "query": {"<index>":
+// "<query string>"}}: the recording as made, with the query of the listed requests replaced (nock
+// matches a query exactly, so a client that asks for other parameters can replay real answers).
+function derive(spec) {
+  const list = recorded(spec.from);
+  for (const [index, query] of Object.entries(spec.query || {})) {
+    const fx = list[Number(index)];
+    if (!fx) throw new Error(`${spec.from} has no request #${index}`);
+    fx.path = fx.path.split("?")[0] + (query ? `?${query}` : "");
+  }
+  return list;
+}
+
 const fixtures = {};
 for (const name of readdirSync(scenariosDir)) {
-  const file = join(scenariosDir, name, "normalized-fixture.json");
-  fixtures[name] = JSON.parse(readFileSync(file, "utf8")).map(relax);
+  fixtures[name] = recorded(name).map(relax);
 }
 const extra = process.env.CUSTOM_SCENARIOS_DIR;
 if (extra && existsSync(extra)) {
   for (const f of readdirSync(extra).filter((f) => f.endsWith(".json"))) {
-    fixtures[basename(f, ".json")] = JSON.parse(readFileSync(join(extra, f), "utf8")).map(relax);
+    const data = JSON.parse(readFileSync(join(extra, f), "utf8"));
+    fixtures[basename(f, ".json")] = (Array.isArray(data) ? data : derive(data)).map(relax);
   }
 }
 
