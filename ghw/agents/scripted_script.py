@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-import yaml
-
 __all__ = [
     "PHASES",
     "Edit",
@@ -188,6 +186,8 @@ def load_script(path: Path) -> Script:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScriptError(f"cannot read scripted-agent script {path}: {exc}") from exc
+    import yaml  # here, not at the top: a run without a script never pays for it
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -267,19 +267,20 @@ class Ledger:
                     await self._db.execute("ROLLBACK")
                 raise _translate(exc, self.path) from None
 
+    # Reads run start to finish in one call on aiosqlite's thread. With a cursor kept across
+    # awaits, another task's BEGIN IMMEDIATE could run while the SELECT is still open: the
+    # connection then holds a read transaction, and SQLite answers SQLITE_BUSY at once (no busy
+    # handler: it would be a deadlock) whenever another process is writing.
+
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         try:
-            async with self._db.execute(sql, params) as cur:
-                return list(await cur.fetchall())
+            return list(await self._db.execute_fetchall(sql, params))
         except sqlite3.Error as exc:
             raise _translate(exc, self.path) from None
 
     async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        try:
-            async with self._db.execute(sql, params) as cur:
-                return await cur.fetchone()
-        except sqlite3.Error as exc:
-            raise _translate(exc, self.path) from None
+        rows = await self._fetchall(sql, params)
+        return rows[0] if rows else None
 
     # --- appending --------------------------------------------------------------------------
 

@@ -511,6 +511,18 @@ async def _review_step(step: StepContext) -> StepResult:
     )
     info = await repo_info(ctx, step.repo)
     workspace = await _prepared(step, info.default_branch, pr.head_ref)
+    head = await workspace.head_sha()
+    if pr.head_sha and head != pr.head_sha:
+        # never review other code than the PR's: the mirror may lag behind a fresh push
+        await workspace.remove()
+        event = failure_event(
+            step,
+            ev.ReviewFailed,
+            f"the workspace is at {head[:12]}, not the PR head {pr.head_sha[:12]}; retrying after a fetch",
+            transient=True,
+            error_kind="head_mismatch",
+        )
+        return await _record_failure(step, event)
     try:
         result = await step.run_agent(prompt, workspace.path, AgentMode.READ_ONLY)
         await workspace.discard_changes()

@@ -328,9 +328,15 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
                     state["new"] += 1
                 return claim, view
 
+    halted = asyncio.Event()  # a worker hit an error outside any step: take no new work
+
     async def worker() -> None:
-        while True:
-            got = await claim_next()
+        while not halted.is_set():
+            try:
+                got = await claim_next()
+            except BaseException:
+                halted.set()
+                raise
             if got is None:
                 return
             claim, view = got
@@ -343,7 +349,13 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
             if result.outcome == "failed":
                 outcome.failures.append(f"{spec.phase} {claim.stream_id}: {result.detail}")
 
-    await asyncio.gather(*(worker() for _ in range(parallelism)))
+    # Every worker is awaited to its end even when one fails (its running steps finish and are
+    # recorded; none is left running against a ledger the caller is about to close); then the
+    # first error is raised.
+    results = await asyncio.gather(*(worker() for _ in range(parallelism)), return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        raise errors[0]
     if outcome.failures:
         outcome.ok = False
         outcome.error = f"{len(outcome.failures)} issue(s) failed"

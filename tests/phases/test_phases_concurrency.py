@@ -20,7 +20,7 @@ STEP_EVENTS = (
 async def test_two_processes_implement_twenty_issues_exactly_once(tmp_path, hub: FakeHub) -> None:
     numbers = make_repo(hub, "load/many", 20)
     rig = Rig(tmp_path, hub, repo="load/many")
-    rig.script({"issues": {}})
+    rig.configure(**{"agents.scripted.script": None})  # the default behaviour: GHW_SCRIPTED.md
     rig.configure(**{"policy.max_new_per_cycle": None})
     result, out = await rig.run("sync")
     assert result.ok, out
@@ -70,3 +70,33 @@ async def test_two_processes_implement_twenty_issues_exactly_once(tmp_path, hub:
     # the ledger's hash chain and projections hold
     code, out, err = await rig.cli("replay", "--verify")
     assert code == 0, out + err
+
+
+async def test_a_write_beside_concurrent_reads_waits_for_another_process_writer(tmp_path) -> None:
+    """What made one of the two processes above fail now and then: a read of one worker still
+    open on the connection when another worker's claim began its write transaction. SQLite then
+    answers SQLITE_BUSY at once (no busy wait) while another process holds the write lock."""
+    import asyncio
+    import sqlite3
+    import threading
+
+    from ghw.ledger.store import Ledger
+    from ghw.machine import events as ev
+
+    path = tmp_path / "ghw.db"
+    async with await Ledger.open(path) as ledger:
+        for n in range(1, 6):
+            await ledger.append(
+                f"o/r#{n}", 0, [ev.IssueSynced(repo="o/r", number=n, title="t", eligible=True)]
+            )
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")  # another ghw process is writing ...
+        threading.Timer(0.3, lambda: other.execute("COMMIT")).start()  # ... for 0.3 s
+        reads = [asyncio.ensure_future(ledger.history(f"o/r#{n}")) for n in range(1, 6)]
+        await asyncio.sleep(0)  # the reads are under way
+        claimed = await ledger.claim(
+            "plan", ["synced"], started=lambda v: ev.PlanStarted(agent="a", attempt=1)
+        )
+        assert claimed is not None
+        assert all(len(h) == 1 for h in await asyncio.gather(*reads))
+        other.close()

@@ -19,7 +19,7 @@ async def test_eight_one_second_agents_at_parallelism_eight_finish_in_under_six_
 ) -> None:
     numbers = make_repo(hub, "load/eight", 8)
     rig = Rig(tmp_path, hub, repo="load/eight")
-    rig.script({"issues": {}})
+    rig.configure(**{"agents.scripted.script": None})  # the default behaviour: GHW_SCRIPTED.md
     rig.configure(**{"agents.scripted.delay": "1s", "implement.parallelism": 8})
     result, out = await rig.run("sync")
     assert result.ok, out

@@ -1,5 +1,6 @@
 """Acceptance 6: after a full run the token is nowhere under issues_path (workspaces, mirror,
-transcripts, issue files, the ledger) and in no agent's environment."""
+transcripts, issue files, the ledger) and in no agent's environment. (The run is the demo's full
+cycle: three PRs, the untrusted issue skipped, and a second cycle that does nothing.)"""
 
 from __future__ import annotations
 
@@ -51,7 +52,15 @@ async def test_the_token_is_nowhere_after_a_full_run(rig: Rig) -> None:
     )
     result, out = await rig.cycle()
     assert result.ok, out
-    assert [await rig.state(n) for n in (1, 2, 3)] == ["reviewed"] * 3
+    assert [await rig.state(n) for n in (1, 2, 3, 4)] == ["reviewed"] * 3 + ["skipped"]
+    assert sorted(p["head"]["ref"] for p in rig.pulls()) == [
+        "ghw/issue-1",
+        "ghw/issue-2",
+        "ghw/issue-3",
+    ]
+    # a second cycle finds nothing to do and opens nothing
+    result, out = await rig.cycle()
+    assert result.ok, out
     assert len(rig.pulls()) == 3
 
     # the run really used the token (pushes and API calls went through) ...

@@ -75,3 +75,88 @@ def _zombie(pid: int) -> bool:
         return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+async def test_an_error_outside_the_steps_waits_for_running_steps_then_is_raised(
+    tmp_path: Path,
+) -> None:
+    """A claim that fails (say the ledger stays locked) ends the phase with that error, but
+    only after the steps already running have finished and been recorded; no new claim is
+    taken meanwhile, and nothing runs on against a ledger that is about to be closed."""
+    import pytest
+    import yaml
+
+    from ghw.config import load_config
+    from ghw.errors import LedgerLockedError
+    from ghw.ledger.records import AppendRequest
+    from ghw.ledger.store import Ledger
+    from ghw.machine import events as ev
+    from ghw.phases.context import Filters, PhaseContext
+    from ghw.phases.worker import StepResult, StepSpec, run_step_phase
+
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(
+        yaml.safe_dump(
+            {
+                "issues_path": str(tmp_path / "issues"),
+                "repos": ["o/r"],
+                "agent": {"default": "scripted"},
+                "plan": {"parallelism": 3},
+                "policy": {"max_new_per_cycle": None},
+            }
+        )
+    )
+    config = load_config(config_path, {}, must_exist=True)
+    ledger = await Ledger.open(config.ledger_path)
+    try:
+        await ledger.append_batch(
+            [
+                AppendRequest(
+                    f"o/r#{n}", 0, [ev.IssueSynced(repo="o/r", number=n, title="t", eligible=True)]
+                )
+                for n in range(1, 11)
+            ]
+        )
+        real_claim = ledger.claim
+        calls = {"n": 0}
+        release = asyncio.Event()
+
+        async def claim(*args: object, **kw: object) -> object:
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise LedgerLockedError("the ledger stayed locked")
+            return await real_claim(*args, **kw)  # type: ignore[arg-type]
+
+        ledger.claim = claim  # type: ignore[method-assign]
+
+        async def run(step: object) -> StepResult:
+            await release.wait()
+            await step.append([ev.PlanCompleted(text="plan")])  # type: ignore[attr-defined]
+            return StepResult("completed")
+
+        spec = StepSpec(
+            phase="plan",
+            from_states=("synced",),
+            started=lambda v, s: ev.PlanStarted(agent=s.name, attempt=1),
+            run=run,
+        )
+        ctx = PhaseContext(
+            config=config,
+            ledger=ledger,
+            issues_path=config.issues_path,
+            reporter=type("R", (), {"line": lambda self, text: None})(),
+            environ={},
+        )
+        phase = asyncio.create_task(run_step_phase(ctx, Filters(), spec))
+        await asyncio.sleep(0.3)
+        assert not phase.done()  # two steps are running; the failed claim did not end it
+        release.set()
+        with pytest.raises(LedgerLockedError):
+            await phase
+        states = [(await ledger.issue(f"o/r#{n}")).state for n in range(1, 11)]  # type: ignore[union-attr]
+        assert states.count("planned") == 2
+        assert states.count("synced") == 8
+        assert calls["n"] == 3  # no claim after the failure
+        assert await ledger.leases() == []
+    finally:
+        await ledger.close()
