@@ -8,6 +8,7 @@ disagree with the log, and two processes can never claim the same issue.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import socket
@@ -675,15 +676,7 @@ class Ledger:
                 raise LeaseLostError(
                     f"{claim.stream_id}: the lease (token {claim.token}) is gone; stop working"
                 )
-        return Claim(
-            claim.stream_id,
-            claim.phase,
-            claim.token,
-            claim.holder,
-            expires,
-            claim.from_state,
-            claim.version,
-        )
+        return dataclasses.replace(claim, expires_at=expires)
 
     async def record_agent(self, claim: Claim, pgid: int, leader_start: float | None) -> None:
         """Write the agent's process group into the lease, so a takeover can kill it."""

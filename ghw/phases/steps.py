@@ -119,10 +119,9 @@ def _quote(text: str | None) -> str:
 
 
 async def _issue_body(step: StepContext) -> str:
-    first = (await step.ctx.ledger.history(step.claim.stream_id))[0]
-    latest = first.payload.get("body", "")
+    latest = ""
     for event in await step.ctx.ledger.history(step.claim.stream_id):
-        if event.type == "IssueChanged":
+        if event.type in ("IssueSynced", "IssueChanged"):
             latest = event.payload.get("body", latest)
     return str(latest)
 
