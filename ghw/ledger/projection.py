@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 from ghw.machine.fold import (
@@ -94,15 +95,16 @@ def ready_at(view: IssueView) -> str | None:
     return view.next_retry_at or ""
 
 
+_VIEW_VALUES = attrgetter(*VIEW_FIELDS)
+_LABELS_AT = VIEW_FIELDS.index("labels")
+
+
 def issue_row(view: IssueView) -> tuple[Any, ...]:
-    values = []
-    for name in VIEW_FIELDS:
-        value = getattr(view, name)
-        if name == "labels":
-            value = json.dumps(value, ensure_ascii=False)
-        elif isinstance(value, bool):
-            value = int(value)
-        values.append(value)
+    # sqlite3 stores a bool as the integer it is; only the labels need a text form (the
+    # stdlib's, with its spaces: stored projections are compared with rebuilt ones)
+    values = list(_VIEW_VALUES(view))
+    labels = values[_LABELS_AT]
+    values[_LABELS_AT] = json.dumps(labels, ensure_ascii=False) if labels else "[]"
     values.append(ready_at(view))
     return tuple(values)
 

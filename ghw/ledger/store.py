@@ -32,7 +32,7 @@ from ghw.errors import (
     LedgerLockedError,
     StaleFenceError,
 )
-from ghw.ledger.hashing import GENESIS, HASHED_FIELDS, canonical_json, hash_parts
+from ghw.ledger.hashing import GENESIS, HASHED_FIELDS, BatchHasher, canonical_text
 from ghw.ledger.migrations import SCHEMA_VERSION, check_readable, migrate, projection_ddl
 from ghw.ledger.projection import (
     APPLIERS,
@@ -359,7 +359,8 @@ class Ledger:
         last = await self._fetchone("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
         seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS)
         ts = format_ts(self._clock())
-        actor_json = canonical_json(self._actor)
+        actor_json = canonical_text(self._actor)
+        hasher = BatchHasher(ts, actor_json, cycle_id, correlation_id, causation_id)
         event_rows: list[tuple[Any, ...]] = []
         stored: list[StoredEvent] = []
         touched: dict[str, tuple[str, Any]] = {}
@@ -392,8 +393,8 @@ class Ledger:
                 version += 1
                 at = 16 * (seq - first_seq)
                 event_id = uuid.UUID(bytes=entropy[at : at + 16], version=4).hex
-                payload_text = canonical_json(payload)
-                digest = hash_parts(
+                payload_text = canonical_text(payload)
+                digest = hasher(
                     prev_hash,
                     seq,
                     event_id,
@@ -402,11 +403,6 @@ class Ledger:
                     event.TYPE,
                     event.SCHEMA_VERSION,
                     payload_text,
-                    ts,
-                    actor_json,
-                    cycle_id,
-                    correlation_id,
-                    causation_id,
                 )
                 record = StoredEvent(
                     seq,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from ghw.ledger.hashing import canonical_text
 
 __all__ = ["Policy", "content_hash", "decide"]
 
@@ -54,7 +55,5 @@ def decide(association: str | None, labels: Sequence[str], policy: Policy) -> tu
 
 def content_hash(title: str, body: str | None, labels: Sequence[str]) -> str:
     """What sync compares to tell an edit: title, body and labels (order-free)."""
-    text = json.dumps(
-        [title, body or "", sorted(labels)], ensure_ascii=False, separators=(",", ":")
-    )
+    text = canonical_text([title, body or "", sorted(labels)])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
