@@ -9,6 +9,8 @@ hidden marker before posting.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import re
 from collections.abc import AsyncIterator, Mapping
@@ -79,26 +81,41 @@ class GitHubClient(GitHubHTTP):
             yield [], resp
             return
         seen = {resp.url}
-        while True:
-            if not isinstance(resp.json, list):
-                raise MalformedResponseError(
-                    f"expected a JSON array, got {type(resp.json).__name__}",
-                    method="GET",
-                    path=path,
-                )
-            yield resp.json, resp
-            nxt = resp.links.get("next")
-            if not nxt:
-                return
-            # Verbatim; a relative reference (not sent by GitHub, legal per RFC 8288) is resolved
-            # against the page it came from.
-            nxt = urljoin(resp.url, nxt)
-            if nxt in seen:
-                raise MalformedResponseError(
-                    f"Link rel=next points back to an earlier page ({nxt})", method="GET", path=path
-                )
-            seen.add(nxt)
-            resp = await self.request("GET", nxt)
+        ahead: asyncio.Future[GitHubResponse] | None = None
+        try:
+            while True:
+                if not isinstance(resp.json, list):
+                    raise MalformedResponseError(
+                        f"expected a JSON array, got {type(resp.json).__name__}",
+                        method="GET",
+                        path=path,
+                    )
+                nxt = resp.links.get("next")
+                if nxt:
+                    # Verbatim; a relative reference (not sent by GitHub, legal per RFC 8288) is
+                    # resolved against the page it came from.
+                    nxt = urljoin(resp.url, nxt)
+                    if nxt in seen:
+                        raise MalformedResponseError(
+                            f"Link rel=next points back to an earlier page ({nxt})",
+                            method="GET",
+                            path=path,
+                        )
+                    seen.add(nxt)
+                    # The next page loads while the caller works on this one, so a sync costs
+                    # the network's time or its own, not both.
+                    ahead = asyncio.ensure_future(self.request("GET", nxt))
+                yield resp.json, resp
+                if ahead is None:
+                    return
+                resp = await ahead
+                ahead = None
+        finally:
+            if ahead is not None:  # the caller stopped early: the page it will never read
+                ahead.cancel()
+                await asyncio.wait([ahead])
+                if not ahead.cancelled():
+                    ahead.exception()  # retrieved, so asyncio does not report it as lost
 
     async def _paginate(
         self,
@@ -111,10 +128,12 @@ class GitHubClient(GitHubHTTP):
         items: list[Any] = []
         first: GitHubResponse | None = None
         requests = 0
-        async for page, resp in self._pages(path, params, etag=etag):
-            first = first or resp
-            requests += 1
-            items.extend(page)
+        pages = self._pages(path, params, etag=etag)
+        async with contextlib.aclosing(pages):
+            async for page, resp in pages:
+                first = first or resp
+                requests += 1
+                items.extend(page)
         assert first is not None
         if first.not_modified:
             return [], first.etag or etag, True, 1
@@ -182,16 +201,18 @@ class GitHubClient(GitHubHTTP):
         }
         first_etag: str | None = None
         requests = 0
-        async for page, resp in self._pages(path, params, etag=etag):
-            requests += 1
-            if requests == 1:
-                first_etag = (resp.etag or etag) if resp.not_modified else resp.etag
-            yield IssuesListing(
-                items=tuple(Issue.from_json(i) for i in page),
-                etag=first_etag,
-                not_modified=resp.not_modified,
-                requests=requests,
-            )
+        pages = self._pages(path, params, etag=etag)
+        async with contextlib.aclosing(pages):
+            async for page, resp in pages:
+                requests += 1
+                if requests == 1:
+                    first_etag = (resp.etag or etag) if resp.not_modified else resp.etag
+                yield IssuesListing(
+                    items=tuple(Issue.from_json(i) for i in page),
+                    etag=first_etag,
+                    not_modified=resp.not_modified,
+                    requests=requests,
+                )
 
     async def get_issue(self, owner: str, repo: str, number: int) -> Issue:
         resp = await self.request("GET", f"{self._repo_path(owner, repo)}/issues/{int(number)}")

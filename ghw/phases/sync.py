@@ -208,7 +208,7 @@ async def _sync_repo(
         # Most recently updated first: any change puts its issue on the first page, so that
         # page's ETag speaks for the whole listing (ADR 0031). Each page is handed to the writer
         # (ledger, then issue.md files) while the next one loads.
-        async for page in ctx.github.iter_issue_pages(
+        pages = ctx.github.iter_issue_pages(
             owner,
             name,
             since=since,
@@ -217,34 +217,40 @@ async def _sync_repo(
             per_page=100,
             sort="updated",
             direction="desc",
-        ):
-            outcome.requests = page.requests
-            outcome.not_modified = page.not_modified
-            first_etag = page.etag
-            planned: list[tuple[str, int, list[ev.Event]]] = []
-            files: list[tuple[str, str]] = []
-            for issue in page.items:
-                if issue.updated_at and (newest is None or issue.updated_at > newest):
-                    newest = issue.updated_at
-                # An issue created or updated while the pages are read shifts the later pages,
-                # so an item can come twice; sorted by update, the first copy is the newest.
-                if issue.is_pull_request or issue.number in listed:
-                    continue
-                listed.add(issue.number)
-                if not (
-                    filters.matches_number(issue.number) and filters.matches_labels(issue.labels)
-                ):
-                    continue
-                outcome.seen += 1
-                view = views.get(issue.number)
-                events = plan_issue_events(issue, view, repo, policy)
-                if events:
-                    planned.append((f"{repo}#{issue.number}", view.version if view else 0, events))
-                    if not ctx.dry_run:
-                        files.append(_issue_file(ctx, repo, issue, policy))
-            _count(outcome, planned, ctx.dry_run)
-            if not ctx.dry_run and planned:
-                writer.submit([AppendRequest(*p) for p in planned], files)
+        )
+        # closed when the loop stops, so a page loading ahead is cancelled, not left running
+        async with contextlib.aclosing(pages):
+            async for page in pages:
+                outcome.requests = page.requests
+                outcome.not_modified = page.not_modified
+                first_etag = page.etag
+                planned: list[tuple[str, int, list[ev.Event]]] = []
+                files: list[tuple[str, str]] = []
+                for issue in page.items:
+                    if issue.updated_at and (newest is None or issue.updated_at > newest):
+                        newest = issue.updated_at
+                    # An issue created or updated while the pages are read shifts the later pages,
+                    # so an item can come twice; sorted by update, the first copy is the newest.
+                    if issue.is_pull_request or issue.number in listed:
+                        continue
+                    listed.add(issue.number)
+                    if not (
+                        filters.matches_number(issue.number)
+                        and filters.matches_labels(issue.labels)
+                    ):
+                        continue
+                    outcome.seen += 1
+                    view = views.get(issue.number)
+                    events = plan_issue_events(issue, view, repo, policy)
+                    if events:
+                        planned.append(
+                            (f"{repo}#{issue.number}", view.version if view else 0, events)
+                        )
+                        if not ctx.dry_run:
+                            files.append(_issue_file(ctx, repo, issue, policy))
+                _count(outcome, planned, ctx.dry_run)
+                if not ctx.dry_run and planned:
+                    writer.submit([AppendRequest(*p) for p in planned], files)
         # Issues the listing did not return (unchanged, or a 304) still follow a policy change:
         # their author association and labels are in the ledger, so eligibility is decided
         # again from there.

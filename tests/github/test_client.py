@@ -654,3 +654,63 @@ async def test_without_a_token_no_authorization_is_sent(fake_time: FakeTime) -> 
     async with GitHubClient(BASE, None, transport=httpx.MockTransport(rec)) as gh:
         await gh.request("GET", "/x")
     assert "authorization" not in rec.requests[0].headers
+
+
+# -- reading ahead ------------------------------------------------------------------------------
+
+
+def _three_pages(fake_time: FakeTime, last: httpx.Response | Exception | None = None) -> Recorder:
+    p2, p3 = f"{BASE}/repositories/1/issues?page=2", f"{BASE}/repositories/1/issues?page=3"
+    return Recorder(
+        fake_time,
+        ok([issue(3)], link=f'<{p2}>; rel="next"'),
+        ok([issue(2)], link=f'<{p3}>; rel="next"'),
+        last if last is not None else ok([issue(1)]),
+    )
+
+
+async def test_the_next_page_loads_while_the_caller_works_on_this_one(
+    fake_time: FakeTime,
+) -> None:
+    import asyncio
+    import contextlib
+
+    rec = _three_pages(fake_time)
+    seen: list[tuple[int, int]] = []  # (issue on the page handed over, requests sent by then)
+    async with make_client(rec, fake_time) as gh:
+        pages = gh.iter_issue_pages("o", "r")
+        async with contextlib.aclosing(pages):
+            async for page in pages:
+                for _ in range(5):  # the caller's own awaits (a ledger write, say)
+                    await asyncio.sleep(0)
+                seen.append((page.items[0].number, len(rec.requests)))
+    # page 1 is in hand when page 2 has already been asked for; the last page asks for nothing
+    assert seen == [(3, 2), (2, 3), (1, 3)]
+
+
+async def test_a_caller_that_stops_early_leaves_no_request_running(fake_time: FakeTime) -> None:
+    import asyncio
+    import contextlib
+
+    rec = _three_pages(fake_time)
+    async with make_client(rec, fake_time) as gh:
+        pages = gh.iter_issue_pages("o", "r")
+        async with contextlib.aclosing(pages):
+            async for _page in pages:
+                break
+        assert asyncio.all_tasks() == {asyncio.current_task()}
+    assert len(rec.requests) <= 2  # never page 3: nobody read page 2
+
+
+async def test_a_failing_page_fails_after_the_pages_before_it(fake_time: FakeTime) -> None:
+    import contextlib
+
+    rec = _three_pages(fake_time, ok({"message": "Not Found"}, status=404))
+    got: list[int] = []
+    async with make_client(rec, fake_time) as gh:
+        pages = gh.iter_issue_pages("o", "r")
+        with pytest.raises(NotFoundError):
+            async with contextlib.aclosing(pages):
+                async for page in pages:
+                    got.extend(i.number for i in page.items)
+    assert got == [3, 2]
