@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import os
 import socket
@@ -62,7 +63,6 @@ __all__ = ["EVENT_COLUMNS", "Ledger", "format_ts", "utcnow"]
 
 EVENT_COLUMNS = (*HASHED_FIELDS, "prev_hash", "hash")
 _EVENT_SELECT = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
-_INSERT_EVENT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
 
 # Events that only the lease holder may append to a running issue.
 _STEP_EVENTS = frozenset(
@@ -96,6 +96,36 @@ def _upsert_sql(table: str, columns: Sequence[str]) -> str:
     cols = ", ".join(columns)
     marks = ", ".join("?" * len(columns))
     return f"INSERT OR REPLACE INTO {table} ({cols}) VALUES ({marks})"
+
+
+# SQLite's cap on a statement's parameters (32766 since 3.32, 999 before).
+_MAX_PARAMS = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+
+
+@functools.lru_cache(maxsize=64)
+def _multi_row_sql(verb: str, table: str, columns: tuple[str, ...], rows: int) -> str:
+    row = f"({', '.join('?' * len(columns))})"
+    return f"{verb} INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * rows)}"
+
+
+async def _insert_rows(
+    db: aiosqlite.Connection,
+    verb: str,
+    table: str,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """Many rows, a few hundred per statement rather than one statement per row.
+
+    A statement runs as one ``sqlite3_step`` with the GIL released; executemany releases and
+    retakes it for every row, and each retake can wait out the interpreter's switch interval
+    (5 ms) while the event loop parses the next page (docs/adr/0032-sync-throughput.md).
+    """
+    per = max(1, min(500, _MAX_PARAMS // len(columns)))
+    for at in range(0, len(rows), per):
+        chunk = rows[at : at + per]
+        params = [value for row in chunk for value in row]
+        await db.execute(_multi_row_sql(verb, table, columns, len(chunk)), params)
 
 
 def _translate(exc: sqlite3.Error, path: Path) -> LedgerError:
@@ -445,15 +475,17 @@ class Ledger:
                 prev_hash = digest
             views[sid] = view
             touched[sid] = (kind, view)
-            if kind == "issue" and view is not None and view.state not in RUNNING:
+            # A lease exists only while a step runs (reap clears any other): only a stream that
+            # was running, or a fenced step's end, can leave one behind.
+            if (leased or req.fence is not None) and view.state not in RUNNING:
                 released.append(sid)
-        await self._db.executemany(_INSERT_EVENT, event_rows)
+        await _insert_rows(self._db, "INSERT", "events", EVENT_COLUMNS, event_rows)
         by_kind: dict[str, list[tuple[Any, ...]]] = {}
         for kind, view in touched.values():
             by_kind.setdefault(kind, []).append(row_for(kind, view))
         for kind, rows in by_kind.items():
             table, columns = PROJECTION_TABLES[kind]
-            await self._db.executemany(_upsert_sql(table, columns), rows)
+            await _insert_rows(self._db, "INSERT OR REPLACE", table, columns, rows)
         if released:
             await self._db.executemany(
                 "DELETE FROM leases WHERE stream_id = ?", [(s,) for s in released]
