@@ -225,7 +225,7 @@ async def _sync_repo(
                 outcome.not_modified = page.not_modified
                 first_etag = page.etag
                 planned: list[tuple[str, int, list[ev.Event]]] = []
-                files: list[tuple[str, str]] = []
+                files: list[tuple[str, str, bool]] = []
                 for issue in page.items:
                     if issue.updated_at and (newest is None or issue.updated_at > newest):
                         newest = issue.updated_at
@@ -247,7 +247,7 @@ async def _sync_repo(
                             (f"{repo}#{issue.number}", view.version if view else 0, events)
                         )
                         if not ctx.dry_run:
-                            files.append(_issue_file(ctx, repo, issue, policy))
+                            files.append((*_issue_file(ctx, repo, issue, policy), view is None))
                 _count(outcome, planned, ctx.dry_run)
                 if not ctx.dry_run and planned:
                     writer.submit([AppendRequest(*p) for p in planned], files)
@@ -325,14 +325,14 @@ class _PageWriter:
         # One thread for the files: concurrent creates in one tree contend (measured slower).
         self._file_thread = ThreadPoolExecutor(1, thread_name_prefix="ghw-sync-files")
 
-    def submit(self, requests: list[AppendRequest], files: list[tuple[str, str]]) -> None:
+    def submit(self, requests: list[AppendRequest], files: list[tuple[str, str, bool]]) -> None:
         self._tail = asyncio.ensure_future(self._write(self._tail, requests, files))
 
     async def _write(
         self,
         before: asyncio.Future[None] | None,
         requests: list[AppendRequest],
-        files: list[tuple[str, str]],
+        files: list[tuple[str, str, bool]],
     ) -> None:
         if before is not None:
             await before  # pages land in order; a failed one stops the ones after it
@@ -409,15 +409,24 @@ def _issue_file(ctx: PhaseContext, repo: str, issue: Issue, policy: Policy) -> t
     )
 
 
-def _write_files(files: list[tuple[str, str]]) -> None:
+def _write_files(files: list[tuple[str, str, bool]]) -> None:
     """Write each issue.md atomically (a temporary file beside it, then a rename), as
     ``write_text_atomic`` does, with fewer system calls: the directory is made only when missing
-    and the temporary name needs no random part (one writer per process and thread)."""
+    and the temporary name needs no random part (one writer per process and thread). ``fresh``
+    marks an issue new to the ledger, whose directory is made before the file, not after a
+    failed open."""
     suffix = f".{os.getpid()}.{threading.get_ident()}.tmp"
-    for path, text in files:
+    for path, text, fresh in files:
         parent, _, base = path.rpartition("/")
         tmp = f"{parent}/.{base}{suffix}"
         data = text.encode("utf-8", "surrogateescape")
+        if fresh:  # a new issue: its directory is most likely missing, make it first
+            try:
+                os.mkdir(parent)
+            except FileExistsError:
+                pass
+            except FileNotFoundError:
+                os.makedirs(parent, exist_ok=True)
         try:
             fd = os.open(tmp, _CREATE, 0o600)
         except FileNotFoundError:
