@@ -16,7 +16,7 @@ same step again later may succeed (5xx, 429, network, rate limits) or not (401, 
         ├── ServerError               5xx after retries (or a write not retried) yes
         ├── GitHubConnectionError     network failure (reset, refused, DNS)     yes
         │   └── GitHubTimeoutError    no answer within the timeout             yes
-        └── MalformedResponseError    non-JSON body, wrong shape, bad Link     no
+        └── MalformedResponseError    non-JSON body, wrong shape, bad Link     yes
 """
 
 from __future__ import annotations
@@ -128,7 +128,14 @@ class GitHubTimeoutError(GitHubConnectionError):
 
 
 class MalformedResponseError(GitHubError):
-    """GitHub (or something in between) answered with a body or header we cannot use."""
+    """GitHub (or something in between) answered with a body or header we cannot use.
+
+    Transient: a proxy's error page or a cut-off body is gone on the next try, and every step
+    reconciles before it writes again (a PR is looked up by its branch, a comment by its marker),
+    so a later attempt is safe; one that stays malformed exhausts ``retry.max_attempts``.
+    """
+
+    transient = True
 
 
 def error_for_status(status: int) -> type[GitHubError]:

@@ -158,7 +158,11 @@ def test_rel_badinput_malformed_pull_request_answer(tmp_path: Path) -> None:
         assert res.returncode == 1, res.stdout + res.stderr
         assert "missing" in res.stdout, res.stdout
         assert "Traceback" not in res.stdout + res.stderr
-        # a malformed answer is a permanent failure (§4.2 lists it with neither kind): retry it
+        # transient (a proxy's page or a cut-off body is gone next time): retried after the
+        # back-off, which `ghw retry` skips here
+        failed = [e for e in site.events() if e["type"] == "ImplementFailed"]
+        assert len(failed) == 1 and json.loads(failed[0]["payload"])["kind"] == "transient"
+        assert json.loads(failed[0]["payload"])["next_retry_at"], failed[0]
         res = site.ghw("retry", f"{REPO}#{numbers[0]}")
         assert res.returncode == 0, res.stdout + res.stderr
         outs = site.run_until_settled(cycles=4)
