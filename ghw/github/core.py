@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json as jsonlib
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
@@ -437,11 +438,28 @@ def _rate_limited(
 
 
 def _parse_json(content: bytes, text: str) -> Any:
-    """orjson for speed; the stdlib for what only it takes (lone surrogate escapes, NaN)."""
+    """orjson for speed; the stdlib for what only it takes (lone surrogate escapes, NaN).
+
+    A lone surrogate (``"\\ud800"``) is no character: it could not be hashed, stored or written
+    as UTF-8, so it becomes U+FFFD, as a browser shows it.
+    """
     try:
         return orjson.loads(content)
     except orjson.JSONDecodeError:
-        return jsonlib.loads(text)
+        return _no_lone_surrogates(jsonlib.loads(text))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads has joined every valid pair already
+
+
+def _no_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_no_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_no_lone_surrogates(k): _no_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _to_response(resp: httpx.Response, method: str, path: str) -> GitHubResponse:

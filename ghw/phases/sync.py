@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sqlite3
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -152,6 +153,14 @@ async def run_sync(ctx: PhaseContext, filters: Filters) -> SyncResult:
             outcome.error = str(exc)
             log.warning("repository sync failed", repo=repo, error=str(exc))
             ctx.reporter.line(f"  {repo}: FAILED: {exc}")
+        except (sqlite3.Error, OSError, ValueError) as exc:
+            # Data the checks above did not foresee (a file system refusing issue.md, text that
+            # cannot be encoded): still one repository's failure, not the phase's. What was
+            # appended before it holds: each page is its own transaction.
+            outcome.ok = False
+            outcome.error = f"{type(exc).__name__}: {exc}"
+            log.warning("repository sync failed", repo=repo, error=outcome.error)
+            ctx.reporter.line(f"  {repo}: FAILED: {outcome.error}")
         else:
             summary = (
                 ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items())) or "no change"

@@ -11,6 +11,7 @@ import hashlib
 import itertools
 import json
 import sqlite3
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +101,62 @@ def test_rel_badinput_issue_text_round_trips(text_site: Any, issues: list[dict[s
         assert payload["body"] == (spec["body"] or "")
         assert states[sid] == "planned", (sid, states[sid])
         md = site.issues_path / repo / str(n) / "issue.md"
-        text = md.read_bytes().decode("utf-8").replace("\x00", "")
-        assert spec["title"].replace("\x00", "").strip() in text, "issue.md lacks the title"
+        text = md.read_bytes().decode("utf-8")
+        assert _shown(spec["title"]) in text, "issue.md lacks the title"
+        # nothing in it can drive a terminal: every control character but tab and LF is shown
+        assert not [c for c in text if unicodedata.category(c) == "Cc" and c not in "\t\n"]
+
+
+def _shown(title: str) -> str:
+    """A title as issue.md shows it: control characters as \\xNN."""
+    return "".join(f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c for c in title)
+
+
+def test_rel_badinput_lone_surrogates_become_replacement_characters(tmp_path: Path) -> None:
+    """JSON may escape half a surrogate pair (no character at all): it is stored as U+FFFD, not
+    a crash of the whole phase."""
+    with FakeHub.start(data_dir=tmp_path / "hub") as hub:
+        site, numbers = _api_site(tmp_path, hub)
+        item = {
+            "number": numbers[0],
+            "title": "T",
+            "state": "open",
+            "labels": [],
+            "user": {"login": "owner"},
+            "author_association": "OWNER",
+            "updated_at": "2026-01-01T00:00:00Z",
+            "html_url": "http://x",
+        }
+        raw = json.dumps([item]).replace('"T"', '"T\\ud800"').replace('"http://x"', '"a\\udfffb"')
+        hub.control.add_fault(f"/repos/{REPO}/issues", kind="body", body=raw, method="GET")
+        res = site.ghw("sync")
+        assert res.returncode == 0, res.stdout + res.stderr
+        synced = [e for e in site.events() if e["type"] == "IssueSynced"]
+        payload = json.loads(synced[0]["payload"])
+        assert payload["title"] == "T\ufffd" and payload["html_url"] == "a\ufffdb"
+        md = site.issues_path / REPO / str(numbers[0]) / "issue.md"
+        assert md.read_text(encoding="utf-8").startswith("# T\ufffd (#")
+        verify_replay(site)
+
+
+def test_rel_badinput_one_repository_whose_files_fail_does_not_stop_the_others(
+    tmp_path: Path,
+) -> None:
+    with FakeHub.start(data_dir=tmp_path / "hub") as hub:
+        site, _numbers = _api_site(tmp_path, hub)
+        hub.control.create_repo("bad/other", files={"README.md": "x\n"})
+        other = hub.control.bulk_create_issues("bad/other", [{"title": "fine"}])
+        assert site.ghw("repo", "add", "bad/other").returncode == 0
+        # a file where the repository's directory should be: issue.md cannot be written
+        (site.issues_path / "bad").mkdir(parents=True, exist_ok=True)
+        (site.issues_path / REPO).write_text("in the way\n")
+        res = site.ghw("sync")
+        out = res.stdout + res.stderr
+        assert res.returncode == 1, out
+        assert "Traceback" not in out
+        assert f"{REPO}: FAILED: NotADirectoryError" in res.stdout, res.stdout
+        assert site.states()[f"bad/other#{other[0]}"] == "synced"
+        assert (site.issues_path / "bad/other" / str(other[0]) / "issue.md").exists()
 
 
 # --- malformed API answers -------------------------------------------------------------------
