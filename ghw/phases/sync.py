@@ -234,7 +234,7 @@ async def _sync_repo(
                 outcome.not_modified = page.not_modified
                 first_etag = page.etag
                 planned: list[tuple[str, int, list[ev.Event]]] = []
-                files: list[tuple[str, str, bool]] = []
+                files: list[tuple[str, str, int]] = []
                 for issue in page.items:
                     if issue.updated_at and (newest is None or issue.updated_at > newest):
                         newest = issue.updated_at
@@ -256,9 +256,12 @@ async def _sync_repo(
                             (f"{repo}#{issue.number}", view.version if view else 0, events)
                         )
                         if not ctx.dry_run:
-                            files.append((*_issue_file(ctx, repo, issue, policy), view is None))
+                            how = _NEW if view is None else _UPDATE
+                            files.append((*_issue_file(ctx, repo, issue, policy), how))
+                    elif not ctx.dry_run:  # unchanged: its issue.md only if it went missing
+                        files.append((*_issue_file(ctx, repo, issue, policy), _IF_MISSING))
                 _count(outcome, planned, ctx.dry_run)
-                if not ctx.dry_run and planned:
+                if not ctx.dry_run and (planned or files):
                     writer.submit([AppendRequest(*p) for p in planned], files)
         # Issues the listing did not return (unchanged, or a 304) still follow a policy change:
         # their author association and labels are in the ledger, so eligibility is decided
@@ -334,14 +337,14 @@ class _PageWriter:
         # One thread for the files: concurrent creates in one tree contend (measured slower).
         self._file_thread = ThreadPoolExecutor(1, thread_name_prefix="ghw-sync-files")
 
-    def submit(self, requests: list[AppendRequest], files: list[tuple[str, str, bool]]) -> None:
+    def submit(self, requests: list[AppendRequest], files: list[tuple[str, str, int]]) -> None:
         self._tail = asyncio.ensure_future(self._write(self._tail, requests, files))
 
     async def _write(
         self,
         before: asyncio.Future[None] | None,
         requests: list[AppendRequest],
-        files: list[tuple[str, str, bool]],
+        files: list[tuple[str, str, int]],
     ) -> None:
         if before is not None:
             await before  # pages land in order; a failed one stops the ones after it
@@ -418,18 +421,21 @@ def _issue_file(ctx: PhaseContext, repo: str, issue: Issue, policy: Policy) -> t
     )
 
 
-def _write_files(files: list[tuple[str, str, bool]]) -> None:
+def _write_files(files: list[tuple[str, str, int]]) -> None:
     """Write each issue.md atomically (a temporary file beside it, then a rename), as
     ``write_text_atomic`` does, with fewer system calls: the directory is made only when missing
-    and the temporary name needs no random part (one writer per process and thread). ``fresh``
-    marks an issue new to the ledger, whose directory is made before the file, not after a
-    failed open."""
+    and the temporary name needs no random part (one writer per process and thread). ``how``:
+    ``_NEW`` for an issue new to the ledger (its directory is made before the file, not after a
+    failed open), ``_UPDATE``, or ``_IF_MISSING`` for an unchanged issue whose file a failed
+    earlier write (a full disk, say) may have left out."""
     suffix = f".{os.getpid()}.{threading.get_ident()}.tmp"
-    for path, text, fresh in files:
+    for path, text, how in files:
+        if how == _IF_MISSING and os.path.exists(path):
+            continue
         parent, _, base = path.rpartition("/")
         tmp = f"{parent}/.{base}{suffix}"
         data = text.encode("utf-8", "surrogateescape")
-        if fresh:  # a new issue: its directory is most likely missing, make it first
+        if how == _NEW:  # its directory is most likely missing: make it first
             try:
                 os.mkdir(parent)
             except FileExistsError:
@@ -455,4 +461,5 @@ def _write_files(files: list[tuple[str, str, bool]]) -> None:
             raise
 
 
+_NEW, _UPDATE, _IF_MISSING = 0, 1, 2
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)

@@ -143,7 +143,7 @@ def test_rel_badinput_one_repository_whose_files_fail_does_not_stop_the_others(
     tmp_path: Path,
 ) -> None:
     with FakeHub.start(data_dir=tmp_path / "hub") as hub:
-        site, _numbers = _api_site(tmp_path, hub)
+        site, numbers = _api_site(tmp_path, hub)
         hub.control.create_repo("bad/other", files={"README.md": "x\n"})
         other = hub.control.bulk_create_issues("bad/other", [{"title": "fine"}])
         assert site.ghw("repo", "add", "bad/other").returncode == 0
@@ -157,6 +157,12 @@ def test_rel_badinput_one_repository_whose_files_fail_does_not_stop_the_others(
         assert f"{REPO}: FAILED: NotADirectoryError" in res.stdout, res.stdout
         assert site.states()[f"bad/other#{other[0]}"] == "synced"
         assert (site.issues_path / "bad/other" / str(other[0]) / "issue.md").exists()
+        # out of the way: the next sync writes the missing file, though nothing changed
+        (site.issues_path / REPO).unlink()
+        res = site.ghw("sync", "--since", "2000-01-01T00:00:00Z")
+        assert res.returncode == 0, res.stdout + res.stderr
+        md = site.issues_path / REPO / str(numbers[0]) / "issue.md"
+        assert md.read_text(encoding="utf-8").startswith("# I0 (#")
 
 
 # --- malformed API answers -------------------------------------------------------------------
