@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,9 @@ class AgentCheckRow:
 
 
 async def check_agents(
-    settings_by_name: Mapping[str, AgentSettings], used_by: Mapping[str, Sequence[str]]
+    settings_by_name: Mapping[str, AgentSettings],
+    used_by: Mapping[str, Sequence[str]],
+    environ: Mapping[str, str] | None = None,
 ) -> list[AgentCheckRow]:
     """One row per configured agent (and per agent a phase uses), checked concurrently.
 
@@ -39,7 +42,7 @@ async def check_agents(
         settings = settings_by_name.get(name) or AgentSettings(name=name)
         agent = make_agent(settings)
         # check() runs `<cli> --version`; keep the event loop free meanwhile.
-        result = await asyncio.to_thread(agent.check)
+        result = await asyncio.to_thread(agent.check, environ)
         command = getattr(agent, "command", settings.command or name)
         return AgentCheckRow(
             name=name,
@@ -54,13 +57,15 @@ async def check_agents(
     return list(await asyncio.gather(*(one(n) for n in names)))
 
 
-def ensure_installed(settings: AgentSettings) -> None:
-    """Raise AgentNotInstalledError (exit 2) naming the agent and how to install it."""
+def ensure_installed(settings: AgentSettings, environ: Mapping[str, str] | None = None) -> None:
+    """Raise AgentNotInstalledError (exit 2) naming the agent and how to install it; the CLI
+    is looked up on ``environ``'s PATH, the one it will run with."""
     agent = make_agent(settings)
-    result = agent.check()
+    result = agent.check(environ)
     if not result.installed:
         command = str(getattr(agent, "command", settings.command or settings.name))
-        if command and shutil.which(command):
+        path = (os.environ if environ is None else environ).get("PATH")
+        if command and shutil.which(command, path=path):
             # Present but unusable (e.g. the scripted agent's script is invalid).
             raise AgentNotInstalledError(
                 f"agent {settings.name!r} cannot run: {result.install_hint}"

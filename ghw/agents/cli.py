@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -102,8 +102,8 @@ class SubprocessAgent:
     def _which(self, path_env: str | None) -> str | None:
         return shutil.which(self.command, path=path_env)
 
-    def check(self) -> AgentCheck:
-        path = self._which(os.environ.get("PATH"))
+    def check(self, environ: Mapping[str, str] | None = None) -> AgentCheck:
+        path = self._which((os.environ if environ is None else environ).get("PATH"))
         if path is None:
             return AgentCheck(False, None, None, self.install_hint)
         return AgentCheck(True, self._version(path), path, self.install_hint)

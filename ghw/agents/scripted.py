@@ -9,6 +9,7 @@ such as ``"2s"``, default 0).
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,7 @@ class ScriptedAgent(SubprocessAgent):
     def make_parser(self) -> StreamParser:
         return ClaudeStreamParser()
 
-    def check(self) -> AgentCheck:
+    def check(self, environ: Mapping[str, str] | None = None) -> AgentCheck:
         path = self.script_path
         if path is not None:
             try:

@@ -21,7 +21,7 @@ import typer
 
 from ghw.cli.context import AppContext
 
-__all__ = ["DEMO_REPO", "DEMO_TOKEN", "demo_environ", "register", "run_demo"]
+__all__ = ["DEMO_REPO", "DEMO_TOKEN", "demo_environ", "model_env", "register", "run_demo"]
 
 DEMO_REPO = "demo/calc"
 DEMO_TOKEN = "ghw-demo-token-not-a-secret"
@@ -54,18 +54,43 @@ def _saved_port(directory: Path) -> int:
     return port if 0 < port < 65536 and _port_free(port) else 0
 
 
-def _write_config(path: Path, directory: Path, api_url: str, agent: str) -> None:
+# What a model CLI reads from its environment, by name prefix. Agents run in a clean
+# environment (only `agents.<name>.env` is added), so the demo forwards these from the user's
+# environment as ${VAR} references: the keys are resolved at spawn and never written to D.
+_MODEL_ENV_PREFIXES = {
+    "claude-code": ("ANTHROPIC_", "CLAUDE_CODE_"),
+    "codex": ("OPENAI_", "CODEX_"),
+    "gemini": ("GEMINI_", "GOOGLE_"),
+    "opencode": ("OPENCODE_", "ANTHROPIC_", "OPENAI_"),
+    "cursor-agent": ("CURSOR_",),
+}
+
+
+def model_env(agent: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """``agents.<agent>.env`` for the demo: a ${NAME} reference for each model variable set."""
+    prefixes = _MODEL_ENV_PREFIXES.get(agent, ())
+    names = sorted(n for n in environ if n.startswith(prefixes) and n.isidentifier())
+    return {name: "${" + name + "}" for name in names}
+
+
+def _write_config(
+    path: Path, directory: Path, api_url: str, agent: str, environ: Mapping[str, str]
+) -> None:
     import yaml
 
     from ghw.config.edit import write_atomic
     from ghw.fakehub import demo_dir
 
+    agents: dict[str, Any] = {"scripted": {"script": str(demo_dir() / "script.yaml")}}
+    forwarded = model_env(agent, environ)
+    if forwarded:
+        agents[agent] = {"env": forwarded}
     data: dict[str, Any] = {
         "issues_path": str(directory / "issues"),
         "repos": [DEMO_REPO],
         "github": {"api_url": api_url},
         "agent": {"default": agent},
-        "agents": {"scripted": {"script": str(demo_dir() / "script.yaml")}},
+        "agents": agents,
     }
     header = (
         "# Written by `ghw demo` on every run (the fakehub URL may change). GHW_* variables are\n"
@@ -97,7 +122,7 @@ def run_demo(
     configure_logging(app_ctx.log_format or "auto", level, stream=app_ctx.stderr, environ=env)
     with FakeHub.start(data_dir=directory / "fakehub", seed="demo", port=port) as hub:
         (directory / "fakehub.port").write_text(f"{hub.port}\n")
-        _write_config(config_path, directory, hub.base_url, agent)
+        _write_config(config_path, directory, hub.base_url, agent, env)
         app_ctx.echo(f"ghw demo in {directory}")
         app_ctx.echo(
             f"  embedded GitHub (fakehub) at {hub.base_url}, data in {directory / 'fakehub'}"
@@ -106,7 +131,7 @@ def run_demo(
         app_ctx.echo("")
         orch = WorkOrchestrator(config_path=config_path, environ=env, stdout=app_ctx.stdout)
         config = orch.load_config()
-        check_agents_installed(config, orch.phases)
+        check_agents_installed(config, orch.phases, env)
 
         async def go() -> Any:
             orch.install_signal_handlers()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import typer
@@ -85,7 +86,9 @@ def _orchestrator(app_ctx: AppContext, phases: tuple[str, ...], **kw: Any) -> An
     )
 
 
-def check_agents_installed(config: Any, phases: tuple[str, ...]) -> None:
+def check_agents_installed(
+    config: Any, phases: tuple[str, ...], environ: Mapping[str, str] | None = None
+) -> None:
     """A configured agent whose CLI is missing is an error (exit 2) before any work starts,
     only for the phases that will run it."""
     from ghw.agents import ensure_installed
@@ -93,14 +96,14 @@ def check_agents_installed(config: Any, phases: tuple[str, ...]) -> None:
 
     for phase in phases:
         if phase in ("plan", "implement", "review"):
-            ensure_installed(agent_settings(config, config.agent_for(phase)))
+            ensure_installed(agent_settings(config, config.agent_for(phase)), environ)
 
 
 def _prepare(app_ctx: AppContext, orch: Any) -> Any:
     config = orch.load_config()  # configuration errors: exit 2 before any work
     app_ctx.setup_logging(config)
     if not orch.dry_run:
-        check_agents_installed(config, orch.phases)
+        check_agents_installed(config, orch.phases, orch.environ)
     return config
 
 
@@ -282,7 +285,7 @@ def register(app: typer.Typer) -> None:
             used.setdefault(config.agent_for(phase), []).append(phase)
         names = list(dict.fromkeys([*used, *known_agents()]))
         settings = {name: agent_settings(config, name) for name in names}
-        rows = asyncio.run(check_agents(settings, used))
+        rows = asyncio.run(check_agents(settings, used, app_ctx.environ))
         if as_json:
             app_ctx.json(
                 [

@@ -267,7 +267,7 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
         return outcome
     from ghw.agents import ensure_installed
 
-    ensure_installed(settings)
+    ensure_installed(settings, ctx.environ)
     ctx.extra["mirror_fetches"] = {}  # each phase run fetches each mirror once (steps._fetched)
     await _hold_over_budget(ctx, spec, filters, repos)
     max_attempts = int(ctx.config["retry.max_attempts"])
