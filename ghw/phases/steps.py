@@ -20,7 +20,7 @@ from ghw.machine import events as ev
 from ghw.machine.view import IssueView
 from ghw.phases.context import Filters, PhaseContext
 from ghw.phases.crashpoints import crashpoint
-from ghw.phases.files import issue_dir, write_text_atomic
+from ghw.phases.files import issue_dir, visible_line, visible_text, write_text_atomic
 from ghw.phases.worker import (
     StepContext,
     StepResult,
@@ -243,7 +243,8 @@ async def _plan_step(step: StepContext) -> StepResult:
         ctx,
         step,
         "plan.md",
-        f"# Plan for {step.claim.stream_id}: {step.view.title}\n\n{result.text}{note}",
+        f"# Plan for {step.claim.stream_id}: {visible_line(step.view.title)}\n\n"
+        f"{result.text}{note}",
     )
     detail = "stale: re-planned next cycle" if len(events) > 1 else ""
     if discarded:
@@ -254,10 +255,12 @@ async def _plan_step(step: StepContext) -> StepResult:
 
 
 async def _write(ctx: PhaseContext, step: StepContext, name: str, text: str) -> None:
+    """A readable view (the event has the text as the agent gave it): control characters the
+    agent echoed, say from the issue, are shown as \\xNN so `cat` cannot drive a terminal."""
     import asyncio
 
     path = issue_dir(ctx.issues_path, step.repo, step.number) / name
-    await asyncio.to_thread(write_text_atomic, path, text)
+    await asyncio.to_thread(write_text_atomic, path, visible_text(text))
 
 
 async def run_plan(ctx: PhaseContext, filters: Filters) -> Any:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 
-from phases_kit import Rig, payloads
+import yaml
+from phases_kit import DEMO_SCRIPT, Rig, payloads
 
 
 async def test_issue_goes_through_every_phase_with_one_pr(rig: Rig) -> None:
@@ -105,3 +106,24 @@ async def test_issue_goes_through_every_phase_with_one_pr(rig: Rig) -> None:
     # the workspace is gone after the step (implement.keep_workspace is false)
     assert not (rig.issue_dir(1) / "workspace").exists()
     assert not await rig.leases()
+
+
+async def test_plan_and_review_files_show_control_characters_the_events_keep(rig: Rig) -> None:
+    """An agent may echo an issue's terminal escapes: plan.md and review.md show them as \\xNN
+    (a `cat` cannot drive the terminal); the events keep the text as the agent gave it."""
+    script = yaml.safe_load(DEMO_SCRIPT.read_text())
+    script["issues"][1]["plan"]["text"] = "Plan \x1b]0;owned\x07: fix add\r\nthen test\n"
+    script["issues"][1]["review"]["text"] = "Looks fine \x1b[2J\nVERDICT: approve\n"
+    rig.script(script)
+    rig.configure(**{"review.comment": False})
+    for phase in ("sync", "plan", "implement", "review"):
+        result, out = await rig.run(phase, issue_numbers=[1])
+        assert result.ok, out
+    plan_md = (rig.issue_dir(1) / "plan.md").read_text()
+    review_md = (rig.issue_dir(1) / "review.md").read_text()
+    assert "Plan \\x1b]0;owned\\x07: fix add\nthen test" in plan_md
+    assert "Looks fine \\x1b[2J" in review_md
+    assert "\x1b" not in plan_md + review_md and "\r" not in plan_md
+    texts = {e.type: e.payload.get("text") for e in await rig.history(1)}
+    assert texts["PlanCompleted"].startswith("Plan \x1b]0;owned\x07: fix add\r\n")
+    assert "\x1b[2J" in texts["ReviewCompleted"]
