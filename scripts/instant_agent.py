@@ -8,6 +8,7 @@ once with a verdict; implement writes ``INSTANT-<n>.md`` into the workspace.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ class InstantAgent:
             cost_usd=0.0,
         )
 
-    def check(self) -> AgentCheck:
+    def check(self, environ: Mapping[str, str] | None = None) -> AgentCheck:
         return AgentCheck(installed=True, version="instant", path=None, install_hint="")
 
 
