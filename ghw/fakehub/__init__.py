@@ -12,11 +12,15 @@ See docs/fakehub.md.
 
 from __future__ import annotations
 
-from ghw.fakehub.clock import Clock
-from ghw.fakehub.control import FakeHubControl, FakeHubControlError
-from ghw.fakehub.hub import FakeHub
-from ghw.fakehub.process import FakeHubProcess
-from ghw.fakehub.seed import demo_dir
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ghw.fakehub.clock import Clock
+    from ghw.fakehub.control import FakeHubControl, FakeHubControlError
+    from ghw.fakehub.hub import FakeHub
+    from ghw.fakehub.process import FakeHubProcess
+    from ghw.fakehub.seed import demo_dir
 
 __all__ = [
     "Clock",
@@ -26,3 +30,21 @@ __all__ = [
     "FakeHubProcess",
     "demo_dir",
 ]
+
+# Loaded on first use: `ghw` mounts `ghw fakehub` (ghw.fakehub.cli) at start-up, and every other
+# command should not pay for the server's imports.
+_HOMES = {
+    "Clock": "ghw.fakehub.clock",
+    "FakeHub": "ghw.fakehub.hub",
+    "FakeHubControl": "ghw.fakehub.control",
+    "FakeHubControlError": "ghw.fakehub.control",
+    "FakeHubProcess": "ghw.fakehub.process",
+    "demo_dir": "ghw.fakehub.seed",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'ghw.fakehub' has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)
