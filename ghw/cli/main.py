@@ -72,9 +72,25 @@ def _run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
+def _show_version(ctx: typer.Context, value: bool) -> None:
+    if not value:
+        return
+    from ghw import __version__
+
+    obj = ctx.obj if isinstance(ctx.obj, AppContext) else AppContext()
+    obj.echo(f"ghw {__version__}")
+    raise typer.Exit()
+
+
 @app.callback()
 def _global(
     ctx: typer.Context,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_show_version, help="Print ghw's version."
+        ),
+    ] = False,
     config: Annotated[
         str | None,
         typer.Option(

@@ -302,3 +302,10 @@ def test_older_ledger_is_migrated_by_writers_only(
         conn.close()
     backups = list(inited.parent.glob("ghw.db.v1-*.bak"))
     assert len(backups) == 1
+
+
+def test_version_option_prints_the_version_and_needs_no_config(tmp_path: Path) -> None:
+    import ghw
+
+    code, out, err = run_cli(["--version"], {"HOME": str(tmp_path)})
+    assert (code, out.strip(), err) == (0, f"ghw {ghw.__version__}", "")
