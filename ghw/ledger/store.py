@@ -98,8 +98,15 @@ def _upsert_sql(table: str, columns: Sequence[str]) -> str:
     return f"INSERT OR REPLACE INTO {table} ({cols}) VALUES ({marks})"
 
 
-# SQLite's cap on a statement's parameters (32766 since 3.32, 999 before).
-_MAX_PARAMS = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+@functools.cache
+def _max_params() -> int:
+    """This SQLite's cap on a statement's parameters (32766 by default since 3.32, 999 before;
+    a build may set another)."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        return int(conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    finally:
+        conn.close()
 
 
 @functools.lru_cache(maxsize=64)
@@ -121,7 +128,7 @@ async def _insert_rows(
     retakes it for every row, and each retake can wait out the interpreter's switch interval
     (5 ms) while the event loop parses the next page (docs/adr/0032-sync-throughput.md).
     """
-    per = max(1, min(500, _MAX_PARAMS // len(columns)))
+    per = max(1, min(500, _max_params() // len(columns)))
     for at in range(0, len(rows), per):
         chunk = rows[at : at + per]
         params = [value for row in chunk for value in row]

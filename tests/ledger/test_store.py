@@ -170,3 +170,28 @@ async def test_history_and_read(ledger: Ledger) -> None:
     assert [e.type for e in await ledger.history("o/r#1")] == ["IssueSynced", "Held"]
     seqs = [e.seq async for e in ledger.read(1, 3)]
     assert seqs == [2, 3]
+
+
+async def test_batches_larger_than_a_statement_are_stored_whole(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows go many per INSERT; with a cap of 28 parameters an event row (14 columns) goes two
+    per statement and a projection row one, remainders included: every row lands, once."""
+    from ghw.ledger import store
+    from ghw.ledger.records import AppendRequest
+    from ghw.ledger.replay import replay
+
+    monkeypatch.setattr(store, "_max_params", lambda: 28)
+    requests = [
+        AppendRequest(
+            f"o/r#{n}", 0, [synced(number=n), ev.IssueClosed()] if n % 2 else [synced(number=n)]
+        )
+        for n in range(1, 8)
+    ]
+    stored = await ledger.append_batch(requests)
+    assert [e.seq for e in stored] == list(range(1, 12))
+    assert await ledger.count_events() == 11
+    states = {v.stream_id: v.state for v in await ledger.issues()}
+    assert states == {f"o/r#{n}": "closed" if n % 2 else "synced" for n in range(1, 8)}
+    report = await replay(ledger, verify=True)
+    assert report.verified, report.problem
