@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ghw.errors import GhwError
-from ghw.github.models import Issue, RateLimitWait
+from ghw.github.models import Issue, IssuesListing, RateLimitWait
 from ghw.ledger.records import AppendRequest
 from ghw.ledger.store import format_ts
 from ghw.logs import get_logger
@@ -208,9 +208,7 @@ async def _sync_repo(
         ctx.reporter.line(f"  {repo}: rate limited ({wait.reason}); waiting until {until}")
 
     writer = _PageWriter(ctx)
-    listed: set[int] = set()  # issue numbers (not PRs) the listing returned
-    newest: str | None = None  # the largest updated_at of any item
-    first_etag: str | None = None
+    listing = _Listing(ctx, repo, filters, policy, views, outcome)
     previous = ctx.github.on_rate_limit_wait
     ctx.github.on_rate_limit_wait = record_wait
     try:
@@ -230,37 +228,7 @@ async def _sync_repo(
         # closed when the loop stops, so a page loading ahead is cancelled, not left running
         async with contextlib.aclosing(pages):
             async for page in pages:
-                outcome.requests = page.requests
-                outcome.not_modified = page.not_modified
-                first_etag = page.etag
-                planned: list[tuple[str, int, list[ev.Event]]] = []
-                files: list[tuple[str, str, int]] = []
-                for issue in page.items:
-                    if issue.updated_at and (newest is None or issue.updated_at > newest):
-                        newest = issue.updated_at
-                    # An issue created or updated while the pages are read shifts the later pages,
-                    # so an item can come twice; sorted by update, the first copy is the newest.
-                    if issue.is_pull_request or issue.number in listed:
-                        continue
-                    listed.add(issue.number)
-                    if not (
-                        filters.matches_number(issue.number)
-                        and filters.matches_labels(issue.labels)
-                    ):
-                        continue
-                    outcome.seen += 1
-                    view = views.get(issue.number)
-                    events = plan_issue_events(issue, view, repo, policy)
-                    if events:
-                        planned.append(
-                            (f"{repo}#{issue.number}", view.version if view else 0, events)
-                        )
-                        if not ctx.dry_run:
-                            how = _NEW if view is None else _UPDATE
-                            files.append((*_issue_file(ctx, repo, issue, policy), how))
-                    elif not ctx.dry_run:  # unchanged: its issue.md only if it went missing
-                        files.append((*_issue_file(ctx, repo, issue, policy), _IF_MISSING))
-                _count(outcome, planned, ctx.dry_run)
+                planned, files = listing.take(page)
                 if not ctx.dry_run and (planned or files):
                     writer.submit([AppendRequest(*p) for p in planned], files)
         # Issues the listing did not return (unchanged, or a 304) still follow a policy change:
@@ -268,7 +236,7 @@ async def _sync_repo(
         # again from there.
         planned = []
         for view in views.values():
-            if view.number in listed or not _view_matches(view, filters):
+            if view.number in listing.listed or not _view_matches(view, filters):
                 continue
             eligible, reason = decide(view.association, view.labels, policy)
             if eligible != view.eligible:
@@ -286,7 +254,7 @@ async def _sync_repo(
     if ctx.dry_run or filters.narrowing:
         return
     new_cursor, new_etag = _next_cursor(
-        outcome.not_modified, outcome.requests, first_etag, newest, cursor, etag
+        outcome.not_modified, outcome.requests, listing.etag, listing.newest, cursor, etag
     )
     await ctx.ledger.append(
         repo,
@@ -295,13 +263,68 @@ async def _sync_repo(
             ev.RepositorySynced(
                 cursor=new_cursor,
                 etag=new_etag,
-                issues=len(listed),
+                issues=len(listing.listed),
                 requests=outcome.requests,
                 not_modified=outcome.not_modified,
             )
         ],
         cycle_id=ctx.cycle_id,
     )
+
+
+class _Listing:
+    """What the pages of one repository's listing said so far, and each page's events and files."""
+
+    def __init__(
+        self,
+        ctx: PhaseContext,
+        repo: str,
+        filters: Filters,
+        policy: Policy,
+        views: dict[int, IssueView],
+        outcome: RepoSync,
+    ) -> None:
+        self._ctx, self._repo, self._filters, self._policy = ctx, repo, filters, policy
+        self._views, self._outcome = views, outcome
+        self.listed: set[int] = set()  # issue numbers (not PRs) the listing returned
+        self.newest: str | None = None  # the largest updated_at of any item
+        self.etag: str | None = None  # the first page's
+
+    def take(
+        self, page: IssuesListing
+    ) -> tuple[list[tuple[str, int, list[ev.Event]]], list[tuple[str, str, int]]]:
+        """The appends and issue.md writes one page calls for (none in a dry run but counted)."""
+        ctx, repo, outcome = self._ctx, self._repo, self._outcome
+        outcome.requests = page.requests
+        outcome.not_modified = page.not_modified
+        self.etag = page.etag
+        planned: list[tuple[str, int, list[ev.Event]]] = []
+        files: list[tuple[str, str, int]] = []
+        for issue in page.items:
+            if issue.updated_at and (self.newest is None or issue.updated_at > self.newest):
+                self.newest = issue.updated_at
+            # An issue created or updated while the pages are read shifts the later pages, so
+            # an item can come twice; sorted by update, the first copy is the newest.
+            if issue.is_pull_request or issue.number in self.listed:
+                continue
+            self.listed.add(issue.number)
+            if not (
+                self._filters.matches_number(issue.number)
+                and self._filters.matches_labels(issue.labels)
+            ):
+                continue
+            outcome.seen += 1
+            view = self._views.get(issue.number)
+            events = plan_issue_events(issue, view, repo, self._policy)
+            if events:
+                planned.append((f"{repo}#{issue.number}", view.version if view else 0, events))
+                how = _NEW if view is None else _UPDATE
+            else:
+                how = _IF_MISSING  # unchanged: its issue.md only if it went missing
+            if not ctx.dry_run:
+                files.append((*_issue_file(ctx, repo, issue, self._policy), how))
+        _count(outcome, planned, ctx.dry_run)
+        return planned, files
 
 
 _COUNT_KEYS = {
