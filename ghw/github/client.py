@@ -158,21 +158,23 @@ class GitHubClient(GitHubHTTP):
         Parameters set to None are not sent (GitHub's defaults apply); recorded fixtures match
         the query exactly, so nothing is added that the caller did not ask for.
         """
-        path = f"/repos/{_seg(owner, 'owner')}/{_seg(repo, 'repository')}/issues"
-        params = {
-            "state": state,
-            "since": _since(since),
-            "per_page": per_page,
-            "sort": sort,
-            "direction": direction,
-        }
-        items, first_etag, not_modified, requests = await self._paginate(path, params, etag=etag)
-        return IssuesListing(
-            items=tuple(Issue.from_json(i) for i in items),
-            etag=first_etag,
-            not_modified=not_modified,
-            requests=requests,
+        items: list[Issue] = []
+        last: IssuesListing | None = None
+        pages = self.iter_issue_pages(
+            owner,
+            repo,
+            since=since,
+            state=state,
+            per_page=per_page,
+            etag=etag,
+            sort=sort,
+            direction=direction,
         )
+        async with contextlib.aclosing(pages):
+            async for last in pages:
+                items.extend(last.items)
+        assert last is not None  # a listing yields at least one page (or one 304)
+        return dataclasses.replace(last, items=tuple(items))
 
     async def iter_issue_pages(
         self,
