@@ -255,15 +255,6 @@ class GitHubHTTP:
 
     # -- waiting -------------------------------------------------------------------------------
 
-    @property
-    def on_rate_limit_wait(self) -> Callable[[RateLimitWait], Awaitable[None]] | None:
-        """Called with each rate-limit wait before it starts (sync records it in the ledger)."""
-        return self._on_rate_limit_wait
-
-    @on_rate_limit_wait.setter
-    def on_rate_limit_wait(self, hook: Callable[[RateLimitWait], Awaitable[None]] | None) -> None:
-        self._on_rate_limit_wait = hook
-
     async def _honour_not_before(self, path: str) -> None:
         if self._not_before is None:
             return
