@@ -60,20 +60,18 @@ def _orjson_same(value: Any) -> bool:
     """
     kind = type(value)
     if kind is dict:
-        for key, inner in value.items():
-            if type(key) is not str:
-                return False
-            k = type(inner)
-            if not (k is str or k is int or k is bool or inner is None or _orjson_same(inner)):
-                return False
-        return True
-    if kind is list or kind is tuple:
-        for inner in value:
-            k = type(inner)
-            if not (k is str or k is int or k is bool or inner is None or _orjson_same(inner)):
-                return False
-        return True
-    return kind is str or kind is int or kind is bool or value is None
+        if any(type(key) is not str for key in value):
+            return False
+        inners = value.values()
+    elif kind is list or kind is tuple:
+        inners = value
+    else:
+        return kind is str or kind is int or kind is bool or value is None
+    for inner in inners:  # scalars inline: a call per value would cost more than the dump
+        k = type(inner)
+        if not (k is str or k is int or k is bool or inner is None or _orjson_same(inner)):
+            return False
+    return True
 
 
 def canonical_text(value: Any) -> str:
