@@ -92,12 +92,6 @@ def format_ts(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _upsert_sql(table: str, columns: Sequence[str]) -> str:
-    cols = ", ".join(columns)
-    marks = ", ".join("?" * len(columns))
-    return f"INSERT OR REPLACE INTO {table} ({cols}) VALUES ({marks})"
-
-
 @functools.cache
 def _max_params() -> int:
     """This SQLite's cap on a statement's parameters (32766 by default since 3.32, 999 before;
@@ -875,7 +869,9 @@ class Ledger:
                 await db.execute(f"DROP TABLE IF EXISTS {new}")
                 for statement in projection_ddl(table, new):
                     await db.execute(statement)
-                await db.executemany(_upsert_sql(new, columns), rows_by_kind.get(kind, []))
+                await _insert_rows(
+                    db, "INSERT OR REPLACE", new, columns, rows_by_kind.get(kind, [])
+                )
                 await db.execute(f"DROP TABLE {table}")
                 await db.execute(f"ALTER TABLE {new} RENAME TO {table}")
                 for statement in projection_ddl(table, table, indexes_only=True):
