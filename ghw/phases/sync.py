@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +35,8 @@ from ghw.phases.repos import resolve_repos
 __all__ = ["RepoSync", "SyncResult", "plan_issue_events", "run_sync"]
 
 _BATCH = 250
+# an issue.md to write: (path, its text or how to render it, how: _NEW / _UPDATE / _IF_MISSING)
+_FileJob = tuple[str, str | Callable[[], str], int]
 
 
 @dataclass
@@ -292,14 +295,14 @@ class _Listing:
 
     def take(
         self, page: IssuesListing
-    ) -> tuple[list[tuple[str, int, list[ev.Event]]], list[tuple[str, str, int]]]:
+    ) -> tuple[list[tuple[str, int, list[ev.Event]]], list[_FileJob]]:
         """The appends and issue.md writes one page calls for (none in a dry run but counted)."""
         ctx, repo, outcome = self._ctx, self._repo, self._outcome
         outcome.requests = page.requests
         outcome.not_modified = page.not_modified
         self.etag = page.etag
         planned: list[tuple[str, int, list[ev.Event]]] = []
-        files: list[tuple[str, str, int]] = []
+        files: list[_FileJob] = []
         for issue in page.items:
             if issue.updated_at and (self.newest is None or issue.updated_at > self.newest):
                 self.newest = issue.updated_at
@@ -322,7 +325,7 @@ class _Listing:
             else:
                 how = _IF_MISSING  # unchanged: its issue.md only if it went missing
             if not ctx.dry_run:
-                files.append((*_issue_file(ctx, repo, issue, self._policy), how))
+                files.append(_issue_file(ctx, repo, issue, self._policy, how))
         _count(outcome, planned, ctx.dry_run)
         return planned, files
 
@@ -360,14 +363,14 @@ class _PageWriter:
         # One thread for the files: concurrent creates in one tree contend (measured slower).
         self._file_thread = ThreadPoolExecutor(1, thread_name_prefix="ghw-sync-files")
 
-    def submit(self, requests: list[AppendRequest], files: list[tuple[str, str, int]]) -> None:
+    def submit(self, requests: list[AppendRequest], files: list[_FileJob]) -> None:
         self._tail = asyncio.ensure_future(self._write(self._tail, requests, files))
 
     async def _write(
         self,
         before: asyncio.Future[None] | None,
         requests: list[AppendRequest],
-        files: list[tuple[str, str, int]],
+        files: list[_FileJob],
     ) -> None:
         if before is not None:
             await before  # pages land in order; a failed one stops the ones after it
@@ -423,28 +426,33 @@ def _next_cursor(
     return moved, first_etag if moved == cursor else None
 
 
-def _issue_file(ctx: PhaseContext, repo: str, issue: Issue, policy: Policy) -> tuple[str, str]:
+def _issue_file(ctx: PhaseContext, repo: str, issue: Issue, policy: Policy, how: int) -> _FileJob:
+    path = f"{ctx.issues_path}/{repo}/{issue.number}/issue.md"
+    if how == _IF_MISSING:  # rendered only if the writer finds it missing, as it rarely is
+        return path, functools.partial(_render_issue, repo, issue, policy), how
+    # rendered here: the writer's thread is a sync's slowest part, this one has time to spare
+    return path, _render_issue(repo, issue, policy), how
+
+
+def _render_issue(repo: str, issue: Issue, policy: Policy) -> str:
     eligible, reason = decide(issue.author_association, issue.labels, policy)
-    return (
-        f"{ctx.issues_path}/{repo}/{issue.number}/issue.md",
-        render_issue_md(
-            repo=repo,
-            number=issue.number,
-            title=issue.title,
-            body=issue.body,
-            state=issue.state,
-            author=issue.user_login,
-            association=issue.author_association,
-            labels=issue.labels,
-            url=issue.html_url,
-            updated_at=issue.updated_at,
-            eligible=eligible,
-            reason=reason,
-        ),
+    return render_issue_md(
+        repo=repo,
+        number=issue.number,
+        title=issue.title,
+        body=issue.body,
+        state=issue.state,
+        author=issue.user_login,
+        association=issue.author_association,
+        labels=issue.labels,
+        url=issue.html_url,
+        updated_at=issue.updated_at,
+        eligible=eligible,
+        reason=reason,
     )
 
 
-def _write_files(files: list[tuple[str, str, int]]) -> None:
+def _write_files(files: list[_FileJob]) -> None:
     """Write each issue.md atomically (a temporary file beside it, then a rename), as
     ``write_text_atomic`` does, with fewer system calls: the directory is made only when missing
     and the temporary name needs no random part (one writer per process and thread). ``how``:
@@ -452,11 +460,12 @@ def _write_files(files: list[tuple[str, str, int]]) -> None:
     failed open), ``_UPDATE``, or ``_IF_MISSING`` for an unchanged issue whose file a failed
     earlier write (a full disk, say) may have left out."""
     suffix = f".{os.getpid()}.{threading.get_ident()}.tmp"
-    for path, text, how in files:
+    for path, render, how in files:
         if how == _IF_MISSING and os.path.exists(path):
             continue
         parent, _, base = path.rpartition("/")
         tmp = f"{parent}/.{base}{suffix}"
+        text = render if isinstance(render, str) else render()
         data = text.encode("utf-8", "surrogateescape")
         if how == _NEW:  # its directory is most likely missing: make it first
             try:
