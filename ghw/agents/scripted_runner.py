@@ -174,26 +174,12 @@ def run(args: argparse.Namespace, prompt: str) -> int:
         out.tool_result(tool_id, done, False)
     if entry.fail is not None:
         # transient looks like an overloaded API (retryable), permanent like a crash of the CLI.
-        if entry.fail.kind == "transient":
-            _result(
-                out,
-                entry.fail.message,
-                prompt,
-                denials,
-                entry.cost_usd,
-                is_error=True,
-                api_error_status=503,
-            )
-        else:
-            _result(
-                out,
-                entry.fail.message,
-                prompt,
-                denials,
-                entry.cost_usd,
-                is_error=True,
-                subtype="error_during_execution",
-            )
+        how: dict[str, Any] = (
+            {"api_error_status": 503}
+            if entry.fail.kind == "transient"
+            else {"subtype": "error_during_execution"}
+        )
+        _result(out, entry.fail.message, prompt, denials, entry.cost_usd, is_error=True, **how)
         return entry.exit_code if entry.exit_code is not None else 1
     out.assistant({"type": "text", "text": text})
     _result(out, text, prompt, denials, entry.cost_usd)
