@@ -40,18 +40,18 @@ app = typer.Typer(
 repo_app = typer.Typer(
     help="Manage registered repositories (events in the ledger).", no_args_is_help=True
 )
-config_app = typer.Typer(help="Show, validate and edit the configuration.", no_args_is_help=True)
 app.add_typer(repo_app, name="repo")
-app.add_typer(config_app, name="config")
 
 
 def _mount() -> None:
+    from ghw.cli.config_cmd import app as config_app
     from ghw.cli.demo import register as register_demo
     from ghw.cli.workflow import register
     from ghw.fakehub.cli import app as fakehub_app
 
     register(app)
     register_demo(app)
+    app.add_typer(config_app, name="config")
     app.add_typer(fakehub_app, name="fakehub")
 
 
@@ -269,57 +269,6 @@ def repo_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         app_ctx.echo("no repositories registered; add one with `ghw repo add owner/name`")
     for row in rows:
         app_ctx.echo(f"{row['repo']}\t{row['source']}\tlast sync {row['last_sync'] or 'never'}")
-
-
-# --- config -------------------------------------------------------------------------------------
-
-
-@config_app.command("show")
-def config_show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """The effective configuration, each value with its source (secrets redacted)."""
-    app_ctx = _ctx(ctx)
-    config = app_ctx.load_config()
-    rows = config.shown()
-    if as_json:
-        app_ctx.json(
-            {"path": str(config.path), "values": {k: {"value": v, "source": s} for k, v, s in rows}}
-        )
-        return
-    app_ctx.echo(f"# {config.path}")
-    for key, value, source in rows:
-        app_ctx.echo(
-            f"{key} = {value!r}  ({source})"
-            if not isinstance(value, str)
-            else f"{key} = {value}  ({source})"
-        )
-
-
-@config_app.command("validate")
-def config_validate(ctx: typer.Context) -> None:
-    """Check the configuration; exit 2 with the file, line, key and fix when it is wrong."""
-    app_ctx = _ctx(ctx)
-    config = app_ctx.load_config()
-    config.issues_path  # noqa: B018 - required; raises with the fix when missing
-    app_ctx.echo(f"ok: {config.path}")
-
-
-@config_app.command(
-    "set",
-    epilog="Examples:\n\n  ghw config set issues_path ~/ghw\n\n  ghw config set plan.parallelism 4\n\n  ghw config set repos octocat/hello-world,octocat/spoon-knife",
-)
-def config_set(
-    ctx: typer.Context,
-    key: Annotated[str, typer.Argument(help="Dotted key, e.g. plan.parallelism")],
-    value: Annotated[str, typer.Argument(help="New value (lists comma-separated)")],
-) -> None:
-    """Set KEY to VALUE in the config file, keeping its comments where it can."""
-    from ghw.config.edit import set_key
-
-    app_ctx = _ctx(ctx)
-    path = app_ctx.config_path
-    set_key(path, key, value)
-    app_ctx.load_config()  # the whole file must still be valid
-    app_ctx.echo(f"set {key} in {path}")
 
 
 # --- status / history / replay ------------------------------------------------------------------
