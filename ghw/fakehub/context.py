@@ -25,3 +25,6 @@ class HubContext:
     base_url: str
     # The account every API token acts as (author of PRs and comments made through the API).
     api_login: str = "ghw-bot"
+    # GitHub's 422 for a second open PR with the same head; a test switches it off (control API
+    # ``/settings``) to prove that a client's own reconcile, not the server, prevents duplicates.
+    refuse_duplicate_pulls: bool = True

@@ -82,8 +82,12 @@ class FakeHubControl:
         reset_in: int = 60,
         delay_ms: int = 0,
         body: Any = None,
+        when: str = "before",
     ) -> dict[str, Any]:
-        """Inject a fault (see docs/fakehub.md); ``count=None`` keeps it until cleared."""
+        """Inject a fault (see docs/fakehub.md); ``count=None`` keeps it until cleared.
+
+        ``when="after"`` lets the request succeed (its effect persisted) and then drops, fails
+        or delays its answer."""
         spec: dict[str, Any] = {
             "kind": kind,
             "path": path,
@@ -99,6 +103,8 @@ class FakeHubControl:
             spec["regex"] = regex
         if body is not None:
             spec["body"] = body
+        if when != "before":
+            spec["when"] = when
         return self._call("POST", "/faults", spec)
 
     def fail(self, path: str, status: int = 500, **kw: Any) -> dict[str, Any]:
@@ -117,6 +123,10 @@ class FakeHubControl:
 
     def reset_connection(self, path: str = "*", **kw: Any) -> dict[str, Any]:
         return self.add_fault(path, kind="reset", **kw)
+
+    def close_connection(self, path: str = "*", **kw: Any) -> dict[str, Any]:
+        """The connection is closed (FIN) with no response; ``when="after"`` once it ran."""
+        return self.add_fault(path, kind="close", **kw)
 
     def delay(self, path: str = "*", delay_ms: int = 100, **kw: Any) -> dict[str, Any]:
         return self.add_fault(path, kind="latency", delay_ms=delay_ms, **kw)
@@ -145,6 +155,18 @@ class FakeHubControl:
 
     def set_api_user(self, login: str) -> None:
         self._call("PUT", "/api-user", {"login": login})
+
+    def settings(self) -> dict[str, Any]:
+        """fakehub's behaviour switches, e.g. ``{"refuse_duplicate_pulls": True}``."""
+        return self._call("GET", "/settings")
+
+    def update_settings(self, **changes: bool) -> dict[str, Any]:
+        return self._call("PATCH", "/settings", changes)
+
+    def refuse_duplicate_pulls(self, refuse: bool) -> None:
+        """Whether ``POST /pulls`` answers GitHub's 422 for a second open PR with the same head
+        (True, the default); False opens another, so only the client can prevent duplicates."""
+        self.update_settings(refuse_duplicate_pulls=refuse)
 
     # ---------------------------------------------------------------- owners, repos, files
 

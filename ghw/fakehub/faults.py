@@ -7,9 +7,17 @@ expression searched in ``path?query``) and fires ``count`` times (None: until cl
 ``primary_rate_limit``    403 (or 429) with ``X-RateLimit-Remaining: 0`` and a future reset
 ``secondary_rate_limit``  403 (or 429) with ``Retry-After`` and GitHub's secondary-limit message
 ``reset``                 the socket is closed with RST, no response at all
+``close``                 the connection is closed (FIN), no response at all
 ``latency``               the request waits ``delay_ms`` and is then answered normally
 ``body``                  ``status`` (default 200) with ``body`` as given (a string verbatim:
                           not JSON, a truncated object…), the request itself not run
+
+``when`` says where the fault strikes. ``before`` (the default): the request is not run. ``after``:
+the request is run to the end — the PR created, the comment posted, the push's refs updated, all
+persisted — and only then is its answer dropped (``reset``, ``close``), replaced (``status``,
+``body``) or delayed (``latency``). An ``after`` fault fires only on a request whose own answer is a
+success (status < 400) and stays armed otherwise. Rate limits cannot be ``after``: GitHub refuses a
+rate-limited request unprocessed, and a client may rightly send it again.
 """
 
 from __future__ import annotations
@@ -24,7 +32,18 @@ from ghw.fakehub.errors import validation_failed
 
 __all__ = ["Fault", "FaultRegistry"]
 
-KINDS = ("status", "primary_rate_limit", "secondary_rate_limit", "reset", "latency", "body")
+KINDS = (
+    "status",
+    "primary_rate_limit",
+    "secondary_rate_limit",
+    "reset",
+    "close",
+    "latency",
+    "body",
+)
+WHEN = ("before", "after")
+# What a request gets instead of an answer: no response at all.
+DROPS = ("reset", "close")
 
 
 @dataclass(slots=True)
@@ -40,6 +59,7 @@ class Fault:
     reset_in: int = 60
     delay_ms: int = 0
     body: Any = None
+    when: str = "before"
     hits: int = 0
 
     def matches(self, method: str, path: str, query: str) -> bool:
@@ -78,6 +98,7 @@ class FaultRegistry:
             "reset_in",
             "delay_ms",
             "body",
+            "when",
         }
         unknown = set(spec) - allowed
         if unknown:
@@ -91,6 +112,11 @@ class FaultRegistry:
                 raise validation_failed(
                     {"resource": "Fault", "code": "invalid", "field": "regex"}
                 ) from exc
+        when = spec.get("when") or "before"
+        if when not in WHEN or (
+            when == "after" and kind in {"primary_rate_limit", "secondary_rate_limit"}
+        ):
+            raise validation_failed({"resource": "Fault", "code": "invalid", "field": "when"})
         status = spec.get("status")
         if kind == "status":
             status = int(status or 500)
@@ -119,6 +145,7 @@ class FaultRegistry:
                 reset_in=int(spec.get("reset_in", 60)),
                 delay_ms=int(spec.get("delay_ms", 0)),
                 body=spec.get("body"),
+                when=when,
             )
             self._next += 1
             self._faults.append(fault)
@@ -139,17 +166,31 @@ class FaultRegistry:
             self._faults.clear()
 
     def take(self, method: str, path: str, query: str) -> tuple[int, Fault | None]:
-        """Consume the faults for one request: (total latency ms, the first non-latency fault).
+        """Consume the ``before`` faults for one request: (total latency ms, the first
+        non-latency fault).
 
         Every matching latency fault adds its delay; the first matching other fault is returned.
         Counts are decremented here and spent faults removed, so ``count: 2`` fails exactly two
         requests even when workers race.
         """
+        return self._take(method, path, query, "before")
+
+    def take_after(self, method: str, path: str, query: str) -> tuple[int, Fault | None]:
+        """The same for the ``after`` faults, once the request has been run and succeeded."""
+        return self._take(method, path, query, "after")
+
+    def armed_after(self, method: str, path: str, query: str) -> bool:
+        """Whether an ``after`` fault may fire for this request (nothing is consumed): git
+        answers are then held back until the request is done, so they can still be dropped."""
+        with self._lock:
+            return any(f.when == "after" and f.matches(method, path, query) for f in self._faults)
+
+    def _take(self, method: str, path: str, query: str, when: str) -> tuple[int, Fault | None]:
         delay = 0
         chosen: Fault | None = None
         with self._lock:
             for fault in list(self._faults):
-                if not fault.matches(method, path, query):
+                if fault.when != when or not fault.matches(method, path, query):
                     continue
                 if fault.kind == "latency":
                     delay += fault.delay_ms

@@ -52,8 +52,9 @@ def create_pull(ctx: HubContext, repo: Repo, data: dict[str, Any]) -> Issue:
     base_sha = git.branch_sha(base)
     if base_sha is None:
         raise _invalid("base")
+    refuse = ctx.refuse_duplicate_pulls
     with ctx.store.lock:
-        existing = ctx.store.open_pull_for_head(repo, head)
+        existing = ctx.store.open_pull_for_head(repo, head) if refuse else None
         if existing is None and git.count_commits(base_sha, head_sha) == 0:
             raise validation_failed(
                 {
@@ -74,6 +75,7 @@ def create_pull(ctx: HubContext, repo: Repo, data: dict[str, Any]) -> Issue:
             draft=bool(data.get("draft", False)),
             author=ctx.api_login,
             association=association_for(repo, ctx.api_login),
+            refuse_duplicate=refuse,
         )
 
 

@@ -1,4 +1,5 @@
-"""The control API under ``/_fakehub/``: faults, request log, clock, and writing any state.
+"""The control API under ``/_fakehub/``: faults, request log, clock, settings, and writing any
+state.
 
 No credentials are needed and control calls are neither logged nor subject to faults, so a test
 can arrange a scenario without disturbing what it then observes. Documented in docs/fakehub.md.
@@ -115,6 +116,27 @@ def set_api_user(ctx: HubContext, req: Request) -> Response:
     ctx.store.ensure_owner(login)
     ctx.api_login = login
     return json_response({"login": login})
+
+
+SETTINGS = ("refuse_duplicate_pulls",)
+
+
+def get_settings(ctx: HubContext, req: Request) -> Response:
+    """Switches of fakehub's GitHub behaviour (in memory, like faults; reset on restart)."""
+    return json_response({name: getattr(ctx, name) for name in SETTINGS})
+
+
+def set_settings(ctx: HubContext, req: Request) -> Response:
+    """``{"refuse_duplicate_pulls": false}``: change some switches; unknown ones answer 422."""
+    data = req.json_object()
+    for name, value in data.items():
+        if name not in SETTINGS:
+            raise validation_failed({"resource": "Settings", "code": "invalid", "field": name})
+        if not isinstance(value, bool):
+            raise validation_failed({"resource": "Settings", "code": "invalid", "field": name})
+    for name, value in data.items():
+        setattr(ctx, name, value)
+    return get_settings(ctx, req)
 
 
 # ---------------------------------------------------------------- owners and repositories
@@ -303,6 +325,8 @@ def build_control_router() -> Router:
     router.add("GET", f"{p}/clock", get_clock)
     router.add("POST", f"{p}/clock", set_clock)
     router.add("PUT", f"{p}/api-user", set_api_user)
+    router.add("GET", f"{p}/settings", get_settings)
+    router.add("PATCH", f"{p}/settings", set_settings)
     router.add("POST", f"{p}/owners", create_owner)
     router.add("POST", f"{p}/repos", create_repo)
     router.add("POST", f"{repo}/commits", push_files)

@@ -10,6 +10,7 @@ One thread per connection, HTTP/1.1 keep-alive, Nagle off. Each request goes one
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import socket
 import struct
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 from ghw.fakehub.auth import token_from_header
 from ghw.fakehub.context import HubContext
 from ghw.fakehub.errors import ApiError
-from ghw.fakehub.faults import Fault
+from ghw.fakehub.faults import DROPS, Fault
 from ghw.fakehub.git_http import GIT_PATH, serve_git
 from ghw.fakehub.http_util import Request, Response, Router
 from ghw.fakehub.render import dumps
@@ -152,12 +153,19 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD" and response.status != 304 and response.body:
             self.wfile.write(response.body)
 
-    def _reset_connection(self) -> None:
-        """Close with RST and no response: what a dropped connection looks like to a client."""
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    def _drop_connection(self, kind: str) -> None:
+        """No response at all: ``reset`` closes with RST (what a dropped connection looks like),
+        ``close`` with FIN (a server or proxy that hung up: "empty reply from server")."""
         self.close_connection = True
         try:
-            self.connection.close()
+            if kind == "reset":
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.connection.close()
+            else:
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
 
@@ -190,27 +198,20 @@ class _Handler(BaseHTTPRequestHandler):
         delay, fault = ctx.faults.take(self.command, path, query)
         if delay:
             time.sleep(delay / 1000)
-        if fault is not None and fault.kind == "reset":
-            self._reset_connection()
-            self._log(path, query, None, started, fault="reset")
+        is_git = bool(GIT_PATH.match(path)) and not path.startswith("/repos/")
+        if fault is not None and fault.kind in DROPS:
+            if fault.kind == "close":
+                self._read_body()  # unread bytes would turn the close into a reset
+            self._drop_connection(fault.kind)
+            self._log(path, query, None, started, fault=fault.kind)
             return
-        if GIT_PATH.match(path) and not path.startswith("/repos/"):
+        if is_git:
             if fault is not None:
                 self.close_connection = True
                 self._send(self._fault_response(fault), {"Connection": "close"})
                 self._log(path, query, fault.status, started, fault=fault.kind)
                 return
-            result = serve_git(
-                ctx.store,
-                method=self.command,
-                path=path,
-                query=query,
-                headers=self.headers,  # type: ignore[arg-type]
-                rfile=self.rfile,  # type: ignore[arg-type]
-                wfile=self.wfile,  # type: ignore[arg-type]
-                start_response=self._start_git_response,
-            )
-            self._log(path, query, result.status, started, git=True)
+            self._git(path, query, started)
             return
         body = self._read_body()
         if fault is not None:
@@ -219,8 +220,80 @@ class _Handler(BaseHTTPRequestHandler):
             return
         request = Request(self.command, path, query, self.headers, body)  # type: ignore[arg-type]
         response, counted = self._api(request)
+        after: Fault | None = None
+        if response.status < 400:
+            delay, after = ctx.faults.take_after(self.command, path, query)
+            if delay:
+                time.sleep(delay / 1000)
+        if after is not None:
+            self._after_fault(after, path, query, started, response.status)
+            return
         self._send(response, self._common_headers(count=counted))
         self._log(path, query, response.status, started)
+
+    def _git(self, path: str, query: str, started: float) -> None:
+        """Git smart HTTP; with an ``after`` fault armed, the answer is held back until the CGI
+        is done (refs updated), then sent, dropped or replaced."""
+        ctx = self.server.ctx
+        held = ctx.faults.armed_after(self.command, path, query)
+        sink: Any = io.BytesIO() if held else self.wfile
+        head: list[tuple[int, list[tuple[str, str]]]] = []
+
+        def hold(status: int, headers: list[tuple[str, str]]) -> None:
+            head.append((status, headers))
+
+        result = serve_git(
+            ctx.store,
+            method=self.command,
+            path=path,
+            query=query,
+            headers=self.headers,  # type: ignore[arg-type]
+            rfile=self.rfile,  # type: ignore[arg-type]
+            wfile=sink,
+            start_response=hold if held else self._start_git_response,
+        )
+        if held:
+            after: Fault | None = None
+            if result.status < 400:
+                delay, after = ctx.faults.take_after(self.command, path, query)
+                if delay:
+                    time.sleep(delay / 1000)
+            if after is not None:
+                self.close_connection = True
+                self._after_fault(after, path, query, started, result.status, git=True)
+                return
+            if head:
+                self._start_git_response(*head[0])
+            self.wfile.write(sink.getvalue())
+        self._log(path, query, result.status, started, git=True)
+
+    def _after_fault(
+        self,
+        fault: Fault,
+        path: str,
+        query: str,
+        started: float,
+        handled: int,
+        *,
+        git: bool = False,
+    ) -> None:
+        """The request ran (answer ``handled``); what the client gets instead of its answer."""
+        more: dict[str, Any] = {
+            "fault": fault.kind,
+            "fault_when": "after",
+            "handled_status": handled,
+        }
+        if git:
+            more["git"] = True
+        if fault.kind in DROPS:
+            self._drop_connection(fault.kind)
+            self._log(path, query, None, started, **more)
+            return
+        if git:
+            self._send(self._fault_response(fault), {"Connection": "close"})
+        else:
+            self._send(self._fault_response(fault), self._common_headers(count=True))
+        self._log(path, query, fault.status, started, **more)
 
     def _start_git_response(self, status: int, headers: list[tuple[str, str]]) -> None:
         if self.command == "POST" and not any(n.lower() == "connection" for n, _ in headers):

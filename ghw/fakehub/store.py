@@ -579,10 +579,12 @@ class Store:
         draft: bool,
         author: str,
         association: str,
+        refuse_duplicate: bool = True,
     ) -> Issue:
-        """Open a pull request; refuses (422) a second open one for the same head, atomically."""
+        """Open a pull request; refuses (422) a second open one for the same head, atomically
+        (unless ``refuse_duplicate`` is False: then it opens another, as a test asked)."""
         with self.lock:
-            if self.open_pull_for_head(repo, head_ref) is not None:
+            if refuse_duplicate and self.open_pull_for_head(repo, head_ref) is not None:
                 raise validation_failed(
                     {
                         "resource": "PullRequest",
