@@ -2,6 +2,10 @@
 
 Names reach git and URLs, so anything that could be read as an option or a path (a leading
 ``-``, ``..``, control characters, slashes in the wrong place) is refused here.
+
+GitHub's owner and repository names are case-insensitive, so every name comes back lower-cased:
+``Demo/Calc``, ``demo/calc#1`` and ``https://github.com/DEMO/calc/issues/1`` name the same
+streams in the ledger (ADR 0005). Issue numbers must fit SQLite's integer (at most 2**63-1).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from urllib.parse import urlparse
 from ghw.errors import InvalidIssueRefError, UsageError
 
 __all__ = [
+    "MAX_ISSUE_NUMBER",
     "IssueRef",
     "is_pattern",
     "parse_issue_numbers",
@@ -24,9 +29,12 @@ __all__ = [
 _OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
 _REPO = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}")
 
+# the largest integer SQLite stores (and so the largest issue number or seq ghw can look up)
+MAX_ISSUE_NUMBER = 2**63 - 1
+
 
 def validate_repo(name: str) -> str:
-    """``owner/name`` or UsageError (exit 2) saying what is wrong."""
+    """``owner/name`` lower-cased, or UsageError (exit 2) saying what is wrong."""
     owner, sep, repo = name.partition("/")
     problem = None
     if not sep or "/" in repo:
@@ -41,7 +49,7 @@ def validate_repo(name: str) -> str:
         raise UsageError(
             f"malformed repository name {name!r}: {problem}. Use owner/name, e.g. octocat/hello-world."
         )
-    return name
+    return name.lower()
 
 
 def is_pattern(name: str) -> bool:
@@ -49,14 +57,29 @@ def is_pattern(name: str) -> bool:
 
 
 def validate_repo_or_pattern(name: str) -> str:
+    """``owner/name`` or ``owner/*``, lower-cased, or UsageError (exit 2)."""
     if is_pattern(name):
         owner = name[:-2]
         if not _OWNER.fullmatch(owner):
             raise UsageError(
                 f"malformed repository pattern {name!r}: use owner/* with a valid owner name."
             )
-        return name
+        return name.lower()
     return validate_repo(name)
+
+
+def _too_big(digits: str) -> bool:
+    # the length check first: int() refuses strings of more than 4300 digits
+    return len(digits.lstrip("0")) > 19 or int(digits) > MAX_ISSUE_NUMBER
+
+
+def _number(digits: str, text: str) -> int:
+    if _too_big(digits):
+        raise InvalidIssueRefError(
+            f"invalid issue number in {text!r}: {digits} is larger than any issue number can be "
+            f"(at most {MAX_ISSUE_NUMBER}); give the number GitHub shows for the issue"
+        )
+    return int(digits)
 
 
 @dataclass(frozen=True)
@@ -73,25 +96,28 @@ class IssueRef:
 
 
 def parse_issue_ref(text: str, repo: str | None = None) -> IssueRef:
-    """``owner/repo#42``, an issue or PR URL, or ``42`` / ``#42`` with ``repo``."""
+    """``owner/repo#42``, an issue or PR URL, or ``42`` / ``#42`` with ``repo``; the repository
+    comes back lower-cased."""
     text = text.strip()
     usage = (
         f"invalid issue {text!r}: use owner/repo#42, an issue URL "
         "(https://github.com/owner/repo/issues/42), or 42 with --repo owner/repo"
     )
-    m = re.fullmatch(r"#?(\d+)", text)
+    m = re.fullmatch(r"#?([0-9]+)", text)
     if m:
         if repo is None:
             raise InvalidIssueRefError(f"{usage}; a bare number needs --repo")
-        return IssueRef(validate_repo(repo), int(m.group(1)))
-    m = re.fullmatch(r"([^#\s]+/[^#\s]+)#(\d+)", text)
+        return IssueRef(validate_repo(repo), _number(m.group(1), text))
+    m = re.fullmatch(r"([^#\s]+/[^#\s]+)#([0-9]+)", text)
     if m:
-        return IssueRef(validate_repo(m.group(1)), int(m.group(2)))
+        return IssueRef(validate_repo(m.group(1)), _number(m.group(2), text))
     if text.startswith(("http://", "https://")):
         parts = [p for p in urlparse(text).path.split("/") if p]
         for i in range(len(parts) - 3, -1, -1):
-            if parts[i + 2] in ("issues", "pull") and parts[i + 3].isdigit():
-                return IssueRef(validate_repo(f"{parts[i]}/{parts[i + 1]}"), int(parts[i + 3]))
+            if parts[i + 2] in ("issues", "pull") and re.fullmatch(r"[0-9]+", parts[i + 3]):
+                return IssueRef(
+                    validate_repo(f"{parts[i]}/{parts[i + 1]}"), _number(parts[i + 3], text)
+                )
     raise InvalidIssueRefError(usage)
 
 
@@ -101,9 +127,15 @@ def parse_issue_numbers(values: list[str]) -> list[int | tuple[int, int]]:
     for value in values:
         for part in str(value).split(","):
             part = part.strip().lstrip("#")
-            m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+            m = re.fullmatch(r"([0-9]+)(?:-([0-9]+))?", part)
             if not m:
                 raise UsageError(f"invalid --issue {value!r}: use a number (42) or a range (10-20)")
+            for digits in m.groups():
+                if digits is not None and _too_big(digits):
+                    raise UsageError(
+                        f"invalid --issue {value!r}: {digits} is larger than any issue number can "
+                        f"be (at most {MAX_ISSUE_NUMBER}); use a number (42) or a range (10-20)"
+                    )
             lo = int(m.group(1))
             if m.group(2) is None:
                 out.append(lo)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sys
@@ -18,7 +19,39 @@ from ghw.errors import ConfigError
 from ghw.ledger.store import Ledger
 from ghw.logs import configure_logging
 
-__all__ = ["AppContext"]
+__all__ = ["AppContext", "StdoutClosed", "check_ledger_path", "silence_stream"]
+
+
+class StdoutClosed(Exception):
+    """Whoever read ghw's stdout went away (``ghw status | head -1``): stop quietly.
+
+    Not an OSError on purpose: click turns an EPIPE OSError into ``sys.exit(1)``; ``main()``
+    turns this into exit 141 (128 + SIGPIPE, what other CLIs exit with)."""
+
+
+def silence_stream(stream: Any) -> None:
+    """Point a closed pipe's file descriptor at /dev/null, so nothing written later (and not
+    the interpreter's final flush) raises BrokenPipeError again. A stream without a file
+    descriptor (a StringIO in tests) is left alone."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+def check_ledger_path(path: Path) -> None:
+    """A ledger path that is a directory is a configuration error (exit 2), said plainly."""
+    if path.is_dir():
+        raise ConfigError(
+            f"the ledger path {path} is a directory, not a ghw ledger file: point `ledger` at a "
+            "file (`ghw config set ledger PATH`, default <issues_path>/ghw.db) or move the "
+            "directory away"
+        )
 
 
 @dataclass
@@ -68,25 +101,41 @@ class AppContext:
 
     def echo(self, text: str = "") -> None:
         """Plain text, unstyled (banners, lines meant for other programs)."""
-        self.stdout.write(text + "\n")
-        self.stdout.flush()
+        self._write(text + "\n")
 
     def json(self, data: Any) -> None:
-        self.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
-        self.stdout.flush()
+        self._write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stdout.write(text)
+            self.stdout.flush()
+        except BrokenPipeError:
+            silence_stream(self.stdout)
+            raise StdoutClosed from None
 
     def warn(self, text: str) -> None:
         self.stderr.write(text + "\n")
         self.stderr.flush()
 
     @asynccontextmanager
-    async def ledger(self, config: Config, *, readonly: bool, worker: str = "cli"):  # type: ignore[no-untyped-def]
+    async def ledger(  # type: ignore[no-untyped-def]
+        self, config: Config, *, readonly: bool, worker: str = "cli", initialize: bool = False
+    ):
+        """The ledger, opened for this command. ``initialize`` (``ghw init --force`` only): an
+        existing empty or schema-less file may be initialised instead of refused."""
         path = config.ledger_path
+        check_ledger_path(path)
+        extra: dict[str, Any] = {}
+        # TODO: pass initialize= unconditionally once every Ledger.open accepts it
+        if initialize and "initialize" in inspect.signature(Ledger.open).parameters:
+            extra["initialize"] = True
         ledger = await Ledger.open(
             path,
             readonly=readonly,
             worker=worker,
             max_page_count=config.get("ledger_max_pages"),
+            **extra,
         )
         try:
             yield ledger

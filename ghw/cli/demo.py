@@ -1,4 +1,4 @@
-"""``ghw demo [--dir D]``: the full cycle offline, against the embedded GitHub (§10).
+"""``ghw demo [--dir D]``: the full cycle offline, against the embedded GitHub (spec §10).
 
 Everything lives in ``D`` (``./ghw-demo`` by default): ``D/config.yaml``, the ledger and issue
 files under ``D/issues/``, fakehub's state under ``D/fakehub/`` and its port in ``D/fakehub.port``
@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from ghw.cli.context import AppContext
+from ghw.errors import UsageError
 
 __all__ = ["DEMO_REPO", "DEMO_TOKEN", "demo_environ", "model_env", "register", "run_demo"]
 
@@ -99,6 +100,31 @@ def _write_config(
     write_atomic(path, header + yaml.safe_dump(data, sort_keys=False))
 
 
+def _demo_directory(directory: Path) -> Path:
+    """``--dir``, created if needed; anything that cannot hold the demo is a usage error."""
+    directory = directory.expanduser().resolve()
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(
+            f"--dir {directory} is a file, not a directory: give a directory for the demo's "
+            "config, ledger and fakehub data (it is created if missing), e.g. --dir ./ghw-demo"
+        )
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for sub in ("issues", "fakehub"):
+            if (directory / sub).exists() and not (directory / sub).is_dir():
+                raise UsageError(
+                    f"--dir {directory} holds a file named {sub!r} where the demo keeps its "
+                    f"{'ledger and issue files' if sub == 'issues' else 'fakehub data'}: "
+                    "move it away or choose another --dir"
+                )
+    except OSError as exc:
+        raise UsageError(
+            f"--dir {directory}: cannot create the demo directory ({exc.strerror or exc}); "
+            "choose a directory you can write to, e.g. --dir /tmp/ghw-demo"
+        ) from None
+    return directory
+
+
 def run_demo(
     directory: Path,
     *,
@@ -114,8 +140,7 @@ def run_demo(
 
     app_ctx = app_ctx or AppContext()
     env = demo_environ(os.environ if environ is None else environ)
-    directory = directory.expanduser().resolve()
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = _demo_directory(directory)
     config_path = directory / "config.yaml"
     port = _saved_port(directory)
     level = "info" if app_ctx.verbosity > 0 else "warning"
@@ -205,7 +230,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = "scripted",
     ) -> None:
-        """The full cycle offline: embedded GitHub, scripted agent, 3 PRs reviewed (§10)."""
+        """The full cycle offline: embedded GitHub, scripted agent, 3 PRs reviewed."""
         obj = ctx.find_root().obj
         assert isinstance(obj, AppContext)
         raise typer.Exit(run_demo(Path(dir_), agent=agent, app_ctx=obj, environ=obj.environ))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import sys
 from collections.abc import Sequence
@@ -12,12 +13,12 @@ from typing import Annotated, Any
 import click
 import typer
 
-from ghw.cli.context import AppContext
-from ghw.cli.render import event_facts, history_json
+from ghw.cli.context import AppContext, StdoutClosed, silence_stream
+from ghw.cli.render import event_facts, history_json, tidy_help
 from ghw.errors import GhwError, IllegalTransitionError, UsageError
 from ghw.ledger.records import ReplayReport
 from ghw.machine.events import Held, LoopHeld, LoopReleased, Released, RetryRequested
-from ghw.refs import parse_issue_ref, validate_repo_or_pattern
+from ghw.refs import MAX_ISSUE_NUMBER, parse_issue_ref, validate_repo_or_pattern
 
 __all__ = ["app", "main"]
 
@@ -38,7 +39,10 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 repo_app = typer.Typer(
-    help="Manage registered repositories (events in the ledger).", no_args_is_help=True
+    help="Manage registered repositories (events in the ledger).",
+    epilog="Examples:\n\n  ghw repo add octocat/hello-world\n\n  ghw repo list --json\n\n"
+    "  ghw repo remove octocat/hello-world",
+    no_args_is_help=True,
 )
 app.add_typer(repo_app, name="repo")
 
@@ -58,6 +62,9 @@ def _mount() -> None:
 _mount()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+RepoOpt = Annotated[
+    str | None, typer.Option("--repo", help="Repository (owner/name) for a bare issue number.")
+]
 GLOBAL_VALUE_OPTIONS = ("--config", "--log-format")
 GLOBAL_FLAGS = ("-v", "--verbose", "-q", "--quiet", "-vv")
 
@@ -173,7 +180,8 @@ def init(
     config = app_ctx.load_config()
 
     async def create() -> None:
-        async with app_ctx.ledger(config, readonly=False, worker="cli:init"):
+        # only --force may initialise an existing empty or schema-less ledger file
+        async with app_ctx.ledger(config, readonly=False, worker="cli:init", initialize=force):
             pass
 
     _run(create())
@@ -196,7 +204,7 @@ def repo_add(ctx: typer.Context, name: Annotated[str, typer.Argument(help="owner
     from ghw.machine.events import RepositoryAdded
 
     app_ctx = _ctx(ctx)
-    validate_repo_or_pattern(name)
+    name = validate_repo_or_pattern(name)  # lower-cased: GitHub's names are case-insensitive
     config = app_ctx.load_config()
 
     async def go() -> bool:
@@ -218,7 +226,7 @@ def repo_remove(
     from ghw.machine.events import RepositoryRemoved
 
     app_ctx = _ctx(ctx)
-    validate_repo_or_pattern(name)
+    name = validate_repo_or_pattern(name)
     config = app_ctx.load_config()
 
     async def go() -> bool:
@@ -231,13 +239,15 @@ def repo_remove(
 
     if _run(go()):
         app_ctx.echo(f"removed {name}")
-    elif name in config["repos"]:
+    elif name in _config_repos(config):
         raise UsageError(f"{name} is listed under `repos` in {config.path}; remove it there")
     else:
         raise UsageError(f"{name} is not registered (see `ghw repo list`)")
 
 
-@repo_app.command("list")
+@repo_app.command(
+    "list", epilog="Examples:\n\n  ghw repo list\n\n  ghw repo list --json | jq '.[].repo'"
+)
 def repo_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Registered repositories: the config's `repos` plus those added with `ghw repo add`."""
     app_ctx = _ctx(ctx)
@@ -245,7 +255,7 @@ def repo_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     async def go() -> list[dict[str, Any]]:
         rows: dict[str, dict[str, Any]] = {}
-        for name in config["repos"]:
+        for name in _config_repos(config):
             rows[name] = {"repo": name, "source": "config", "last_sync": None}
         if config.ledger_path.exists():
             async with app_ctx.ledger(config, readonly=True) as ledger:
@@ -269,6 +279,11 @@ def repo_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         app_ctx.echo("no repositories registered; add one with `ghw repo add owner/name`")
     for row in rows:
         app_ctx.echo(f"{row['repo']}\t{row['source']}\tlast sync {row['last_sync'] or 'never'}")
+
+
+def _config_repos(config: Any) -> list[str]:
+    """The config's `repos`, lower-cased like every name ghw uses (ADR 0005)."""
+    return list(dict.fromkeys(str(name).lower() for name in config["repos"]))
 
 
 # --- status / history / replay ------------------------------------------------------------------
@@ -473,6 +488,11 @@ def replay(
     from ghw.ledger.replay import replay as run_replay
 
     app_ctx = _ctx(ctx)
+    if until is not None and until > MAX_ISSUE_NUMBER:
+        raise UsageError(
+            f"--until {until} is larger than any seq can be (at most {MAX_ISSUE_NUMBER}): give a "
+            "seq from `ghw history ISSUE` or `ghw replay --json`"
+        )
     config = app_ctx.load_config()
     readonly = verify or until is not None
 
@@ -554,7 +574,9 @@ def _loop_control(ctx: typer.Context, held: bool, reason: str) -> None:
         async with app_ctx.ledger(config, readonly=False, worker="cli:hold") as ledger:
             view = await ledger.view("loop")
             if bool(view and view.held) == held:
-                return "the loop is already " + ("held" if held else "running")
+                if held:
+                    return "the loop is already held (`ghw release --all` releases it)"
+                return "the loop is not held: nothing to release (`ghw hold --all` holds it)"
             event = LoopHeld(reason=reason, by=_by()) if held else LoopReleased(by=_by())
             await ledger.append("loop", view.version if view else 0, [event])
             return (
@@ -568,7 +590,7 @@ def _loop_control(ctx: typer.Context, held: bool, reason: str) -> None:
 def retry(
     ctx: typer.Context,
     issue: Annotated[str, typer.Argument(help="owner/repo#42, a URL, or 42 with --repo")],
-    repo: Annotated[str | None, typer.Option("--repo")] = None,
+    repo: RepoOpt = None,
 ) -> None:
     """Retry a failed or held issue now, with its attempts reset."""
     _operator(ctx, issue, repo, RetryRequested(by=_by()), "retry")
@@ -582,7 +604,7 @@ def hold(
     issue: Annotated[
         str | None, typer.Argument(help="owner/repo#42, a URL, or 42 with --repo")
     ] = None,
-    repo: Annotated[str | None, typer.Option("--repo")] = None,
+    repo: RepoOpt = None,
     all_: Annotated[bool, typer.Option("--all", help="Pause the loop between steps.")] = False,
     reason: Annotated[
         str, typer.Option("--reason", help="Why (shown by status and history).")
@@ -601,7 +623,7 @@ def release(
     issue: Annotated[
         str | None, typer.Argument(help="owner/repo#42, a URL, or 42 with --repo")
     ] = None,
-    repo: Annotated[str | None, typer.Option("--repo")] = None,
+    repo: RepoOpt = None,
     all_: Annotated[bool, typer.Option("--all", help="Resume the loop.")] = False,
 ) -> None:
     """Release a held issue (or, with --all, the loop)."""
@@ -646,15 +668,43 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
     return front + rest
 
 
+# Examples for commands defined elsewhere whose help has none (used only while it has none).
+HELP_EXAMPLES = {
+    "config": "Examples:\n\n  ghw config show\n\n  ghw config validate\n\n"
+    "  ghw config set plan.parallelism 4",
+    "config show": "Examples:\n\n  ghw config show\n\n  ghw config show --json | jq .values",
+    "config validate": "Examples:\n\n  ghw config validate\n\n"
+    "  ghw --config ./ghw.yaml config validate",
+}
+
+EXIT_STDOUT_CLOSED = 141  # 128 + SIGPIPE, what other CLIs exit with when their reader goes away
+
+
+def _stdout_closed(app_ctx: AppContext) -> int:
+    """stdout's reader went away: no traceback, and nothing left to fail at exit."""
+    silence_stream(app_ctx.stdout)
+    return EXIT_STDOUT_CLOSED
+
+
 def main(argv: Sequence[str] | None = None, *, context: AppContext | None = None) -> int:
     """Run ghw; returns the exit code (the console script exits with it)."""
     args = hoist_global_options(sys.argv[1:] if argv is None else argv)
     app_ctx = context or AppContext()
-    command = typer.main.get_command(app)
+    command = tidy_help(typer.main.get_command(app), HELP_EXAMPLES)
     try:
         # without standalone mode click returns an Exit's code instead of raising it
         result = command.main(args=args, prog_name="ghw", standalone_mode=False, obj=app_ctx)
         return result if isinstance(result, int) else 0
+    except StdoutClosed:
+        return EXIT_STDOUT_CLOSED
+    except BrokenPipeError:
+        return _stdout_closed(app_ctx)
+    except SystemExit as exc:
+        # click turns an EPIPE raised while a command printed into sys.exit(1)
+        cause = exc.__context__
+        if isinstance(cause, OSError) and cause.errno == errno.EPIPE:
+            return _stdout_closed(app_ctx)
+        raise
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:

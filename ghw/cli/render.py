@@ -93,3 +93,37 @@ def history_json(stream_id: str, state: str | None, events: list[StoredEvent]) -
             for e in events
         ],
     }
+
+
+def tidy_help(command: Any, examples: dict[str, str] | None = None, path: str = "") -> Any:
+    """Fix what Typer 0.16 with click 8.2 gets wrong in ``--help`` and error hints, for
+    ``command`` and every subcommand (recursively):
+
+    * ``(env var: 'None')`` after an option without an environment variable;
+    * ``[default: None]`` (and ``[default: 0]`` for ``-v``/``-q``): no default is shown unless
+      there is one worth reading;
+    * counted flags (``-v``, ``-q``) shown as taking an ``INTEGER``.
+
+    ``examples`` maps a command path (``"config show"``; ``""`` for the root) to an examples
+    epilog for commands whose help has none yet."""
+    import click
+
+    for param in getattr(command, "params", ()):
+        if not isinstance(param, click.Option):
+            if param.default is None and hasattr(param, "show_default"):
+                param.show_default = False  # Typer's arguments show it too
+            continue
+        if param.envvar is None:
+            param.show_envvar = False
+        if param.count:
+            param.metavar = ""
+            param.show_default = False
+        elif param.default is None or (param.is_flag and param.default is False):
+            param.show_default = False
+    if examples and path in examples:
+        text = f"{command.help or ''}\n{command.epilog or ''}"
+        if "Example" not in text:
+            command.epilog = examples[path]
+    for name, sub in (getattr(command, "commands", None) or {}).items():
+        tidy_help(sub, examples, f"{path} {name}".strip())
+    return command

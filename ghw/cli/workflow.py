@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from ghw.cli.context import AppContext
-from ghw.errors import UsageError
+from ghw.cli.context import AppContext, check_ledger_path
+from ghw.errors import ConfigError, UsageError
 
 __all__ = ["register"]
 
@@ -68,6 +68,12 @@ def _phases(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(p.strip() for p in value.split(",") if p.strip())
 
 
+def normalize_labels(values: list[str] | None) -> list[str]:
+    """``--label`` values as GitHub compares them: case-insensitively (ADR 0005), so lower-cased;
+    blanks dropped, duplicates once."""
+    return list(dict.fromkeys(v.strip().lower() for v in values or () if v.strip()))
+
+
 def _orchestrator(app_ctx: AppContext, phases: tuple[str, ...], **kw: Any) -> Any:
     from ghw.orchestrator import WorkOrchestrator
 
@@ -76,7 +82,7 @@ def _orchestrator(app_ctx: AppContext, phases: tuple[str, ...], **kw: Any) -> An
         repos=kw.get("repo") or None,
         since=kw.get("since"),
         issue_numbers=kw.get("issue") or None,
-        labels=kw.get("label") or None,
+        labels=normalize_labels(kw.get("label")) or None,
         phases=phases,
         dry_run=bool(kw.get("dry_run")),
         agent=kw.get("agent"),
@@ -99,9 +105,45 @@ def check_agents_installed(
             ensure_installed(agent_settings(config, config.agent_for(phase)), environ)
 
 
+# Every phase talks to GitHub: sync lists issues, plan reads comments, implement pushes and opens
+# pull requests, review reads diffs. A dry run too: it lists what each phase would take, and the
+# orchestrator opens the GitHub client for every run (a fresh ledger's dry run included).
+GITHUB_PHASES = frozenset({"sync", "plan", "implement", "review"})
+
+
+def check_github_token(config: Any, phases: tuple[str, ...], environ: Mapping[str, str]) -> None:
+    """No token is a configuration error (§6: exit 2, before any work, logged at critical)."""
+    from ghw.runtime import github_token
+
+    if not GITHUB_PHASES.intersection(phases) or github_token(config, environ):
+        return
+    names = ", ".join(config["github.token_env"]) or "(none: github.token_env is empty)"
+    message = (
+        f"no GitHub token: none of {names} is set in the environment. Export a token with "
+        "repo access (e.g. `export GITHUB_TOKEN=...`, or `export GITHUB_TOKEN=$(gh auth token)`), "
+        "or name the variable that holds it with `ghw config set github.token_env VAR`."
+    )
+    raise ConfigError(message)
+
+
 def _prepare(app_ctx: AppContext, orch: Any) -> Any:
+    """Everything that can be wrong before any work: exit 2, nothing written to the ledger."""
+    from ghw.logs import get_logger
+
     config = orch.load_config()  # configuration errors: exit 2 before any work
     app_ctx.setup_logging(config)
+    try:
+        check_ledger_path(config.ledger_path)
+        check_github_token(config, orch.phases, orch.environ)
+        # prompt and script files that the phases will read (ghw.config, when present)
+        from ghw import config as config_pkg
+
+        check_runtime_files = getattr(config_pkg, "check_runtime_files", None)
+        if check_runtime_files is not None:  # TODO: call it directly once ghw.config has it
+            check_runtime_files(config, orch.phases)
+    except ConfigError as exc:
+        get_logger().critical("configuration error", error=exc.message)
+        raise
     if not orch.dry_run:
         check_agents_installed(config, orch.phases, orch.environ)
     return config
@@ -217,7 +259,6 @@ def register(app: typer.Typer) -> None:
         parallelism: ParOpt = None,
     ) -> None:
         """Run cycles until interrupted: --every waits after each cycle; --cron follows a schedule."""
-        from ghw.durations import parse_duration
         from ghw.orchestrator import PHASES
 
         if (every is None) == (cron is None):
@@ -226,17 +267,9 @@ def register(app: typer.Typer) -> None:
                 "(e.g. '*/15 * * * *')"
             )
         if every is not None:
-            try:
-                interval = parse_duration(every)
-            except ValueError:
-                interval = None
-            if interval is None or interval.total_seconds() <= 0:
-                why = "invalid duration" if interval is None else "must be greater than 0, got"
-                raise UsageError(
-                    f"--every {why} {every!r}: use a duration greater than 0 such as "
-                    "45s, 10m, 30m, 1h, 2h, 1d, 7d, 1h30m, 2d12h "
-                    "(units d h m s, each at most once, in that order)"
-                )
+            from ghw.durations import parse_interval
+
+            parse_interval(every, "--every")  # > 0 and at most ten years, before any work
         if cron is not None:
             from ghw.schedule import CronSchedule
 

@@ -20,6 +20,8 @@ __all__ = ["app", "main"]
 app = typer.Typer(
     name="fakehub",
     help="The embedded GitHub-compatible server (API + git over HTTP) for tests and the demo.",
+    epilog="Examples:\n\n  ghw fakehub serve --seed demo\n\n"
+    "  ghw fakehub serve --port 8123 --data ./hub --seed seed.yaml",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -32,7 +34,15 @@ def _group() -> None:
 
 @app.command()
 def serve(
-    port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1; 0 picks a free one.")] = 0,
+    port: Annotated[
+        int,
+        typer.Option(
+            help="TCP port on 127.0.0.1 (1-65535); 0 picks a free one.",
+            min=0,
+            max=65535,
+            metavar="PORT",
+        ),
+    ] = 0,
     data: Annotated[
         Path | None,
         typer.Option("--data", help="State directory (default: a temporary one, removed on exit)."),
@@ -58,8 +68,12 @@ def serve(
     except SeedError as exc:
         typer.echo(f"fakehub: {exc}", err=True)
         raise typer.Exit(2) from exc
-    except OSError as exc:
-        typer.echo(f"fakehub: cannot start: {exc}", err=True)
+    except (OSError, OverflowError) as exc:
+        typer.echo(
+            f"fakehub: cannot serve on 127.0.0.1:{port}: {exc}; choose another --port "
+            "(or 0 for a free one)",
+            err=True,
+        )
         raise typer.Exit(1) from exc
     stop = threading.Event()
 

@@ -213,6 +213,7 @@ def test_seed_script_is_deterministic(tmp_path: Path) -> None:
 def test_replay_verify_on_seeded_ledger_and_tampering(tmp_path: Path, env: dict[str, str]) -> None:
     db = tmp_path / "seeded.db"
     run_seed_script(db, 300, 1)
+    Path(env["GHW_CONFIG"]).write_text("# settings come from the environment\n")
     env = {**env, "GHW_LEDGER": str(db), "GHW_ISSUES_PATH": str(tmp_path)}
     code, out, _ = run_cli(["replay", "--verify", "--json"], env)
     report = json.loads(out)
@@ -285,9 +286,10 @@ def test_older_ledger_is_migrated_by_writers_only(
     monkeypatch: pytest.MonkeyPatch, env: dict[str, str], inited: Path
 ) -> None:
     seed_issues(inited)
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
+    current = migrations.SCHEMA_VERSION
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", current + 1)
     monkeypatch.setattr(
-        migrations, "MIGRATIONS", {1: "CREATE INDEX issues_agent ON issues (agent);"}
+        migrations, "MIGRATIONS", {current: "CREATE INDEX issues_agent ON issues (agent);"}
     )
     before = file_digest(inited)
     assert run_cli(["status"], env)[0] == 0
@@ -296,11 +298,11 @@ def test_older_ledger_is_migrated_by_writers_only(
     assert run_cli(["repo", "add", "a/b"], env)[0] == 0  # a writer: backs up, then migrates
     conn = sqlite3.connect(inited)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == current + 1
         assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'issues_agent'").fetchone()
     finally:
         conn.close()
-    backups = list(inited.parent.glob("ghw.db.v1-*.bak"))
+    backups = list(inited.parent.glob(f"ghw.db.v{current}-*.bak"))
     assert len(backups) == 1
 
 
