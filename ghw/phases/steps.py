@@ -298,6 +298,28 @@ async def _pushed_since_failure(step: StepContext, branch: str) -> str | None:
     return sha
 
 
+async def _push(workspace: Any, branch: str, clone_url: str, token: str | None, sha: str) -> str:
+    """Push ``sha`` on ``branch``; a failed push whose commit is on GitHub anyway counts as done.
+
+    A push can land and its answer be lost (a connection dropped after the refs were updated);
+    git's HTTP layer then sends it again, and that retry is refused because the ref already
+    moved. What GitHub holds decides, not git's exit code.
+    """
+    from ghw.git import GitError
+
+    try:
+        return await workspace.push(branch, clone_url, token)
+    except GitError:
+        try:
+            await workspace.mirror.ensure(clone_url)
+            landed = await workspace.mirror.branch_sha(branch) == sha
+        except GitError:
+            landed = False
+        if not landed:
+            raise
+        return sha
+
+
 async def _implement_step(step: StepContext) -> StepResult:
     ctx = step.ctx
     owner, name = step.repo.split("/", 1)
@@ -379,7 +401,7 @@ async def _implement_step(step: StepContext) -> StepResult:
                     result=result,
                 )
                 return await _record_failure(step, event, result)
-            pushed = await workspace.push(branch, info.clone_url, _token(ctx))
+            pushed = await _push(workspace, branch, info.clone_url, _token(ctx), sha)
             await step.append([ev.BranchPushed(branch=branch, sha=pushed)])
             crashpoint(ctx.environ, "after_push")
         finally:

