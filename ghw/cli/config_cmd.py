@@ -20,32 +20,38 @@ def _ctx(ctx: typer.Context) -> AppContext:
     return obj
 
 
-@app.command("show")
+@app.command(
+    "show",
+    epilog="Examples:\n\n  ghw config show\n\n  ghw config show --json",
+)
 def config_show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """The effective configuration, each value with its source (secrets redacted)."""
     app_ctx = _ctx(ctx)
     config = app_ctx.load_config()
-    rows = config.shown()
     if as_json:
+        rows = config.shown()
         app_ctx.json(
             {"path": str(config.path), "values": {k: {"value": v, "source": s} for k, v, s in rows}}
         )
         return
     app_ctx.echo(f"# {config.path}")
-    for key, value, source in rows:
-        app_ctx.echo(
-            f"{key} = {value!r}  ({source})"
-            if not isinstance(value, str)
-            else f"{key} = {value}  ({source})"
-        )
+    for key, value, source in config.shown_text():
+        app_ctx.echo(f"{key} = {value}  ({source})")
 
 
-@app.command("validate")
+@app.command(
+    "validate",
+    epilog="Examples:\n\n  ghw config validate\n\n  ghw --config ./ghw.yaml config validate",
+)
 def config_validate(ctx: typer.Context) -> None:
-    """Check the configuration; exit 2 with the file, line, key and fix when it is wrong."""
+    """Check the configuration and the files it names (prompt templates, agent scripts) for
+    every phase; exit 2 with the file, line, key and fix when something is wrong."""
+    from ghw.config.checks import check_all_files
+
     app_ctx = _ctx(ctx)
     config = app_ctx.load_config()
-    config.issues_path  # noqa: B018 - required; raises with the fix when missing
+    config.issues_path  # noqa: B018 - required; raises with the fix when missing or unusable
+    check_all_files(config)
     app_ctx.echo(f"ok: {config.path}")
 
 
@@ -58,11 +64,28 @@ def config_set(
     key: Annotated[str, typer.Argument(help="Dotted key, e.g. plan.parallelism")],
     value: Annotated[str, typer.Argument(help="New value (lists comma-separated)")],
 ) -> None:
-    """Set KEY to VALUE in the config file, keeping its comments where it can."""
+    """Set KEY to VALUE in the config file, keeping its comments where it can. The whole file
+    is checked first: a value that would make it invalid is refused and the file is unchanged."""
+    from ghw.config.checks import check_all_files
     from ghw.config.edit import set_key
+    from ghw.errors import ConfigError
 
     app_ctx = _ctx(ctx)
     path = app_ctx.config_path
-    set_key(path, key, value)
-    app_ctx.load_config()  # the whole file must still be valid
+    written = set_key(path, key, value)
     app_ctx.echo(f"set {key} in {path}")
+    try:
+        check_all_files(written)
+    except ConfigError as exc:
+        # a file the key names may be created after it is set; the run commands refuse it
+        for line in exc.message.splitlines():
+            if f"`{key}`" in line:
+                app_ctx.warn(f"warning: {line}")
+    # the effective configuration adds the environment, which may override or break the key
+    config = app_ctx.load_config()
+    source = config.sources.get(key, "")
+    if source.startswith("env:"):
+        app_ctx.warn(
+            f"note: the environment variable {source[len('env:') :]} overrides `{key}`; "
+            "unset it for the file's value to take effect."
+        )

@@ -3,18 +3,22 @@
 An existing scalar is replaced in place (the text between its YAML marks); a new key is added as
 a nested block under its existing section, or at the end of the file. Only when the value sits in
 a form we cannot edit safely (a flow mapping, a multi-line scalar) is the file re-dumped.
+
+The new text is loaded and validated as a whole before anything is written; the write is atomic
+(a temporary file renamed over the old one) and goes through a symlink to its target.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ghw.config.loader import _Where, parse_value
+from ghw.config.loader import Config, _Where, load_config, parse_value, yaml_error
 from ghw.config.schema import spec_for
 from ghw.errors import ConfigError
 
@@ -22,12 +26,21 @@ __all__ = ["render_value", "set_key", "write_atomic"]
 
 
 def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path``'s content with ``text`` at once. A symlink is followed: its target is
+    replaced and the link stays. An existing file keeps its permission bits."""
+    path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode: int | None = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = None
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
+            if mode is not None:
+                os.fchmod(fh.fileno(), mode)
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -54,34 +67,84 @@ def render_value(raw: str, kind: str) -> str:
 
 
 def _typed(raw: str, kind: str) -> Any:
-    text = render_value(raw, kind)
-    return yaml.safe_load(text)
+    try:
+        return yaml.safe_load(render_value(raw, kind))
+    except yaml.YAMLError:
+        return raw  # not YAML at all: parse_value refuses it with the key's expected type
 
 
-def set_key(path: Path, key: str, raw: str) -> None:
+def set_key(path: Path, key: str, raw: str) -> Config:
+    """Set ``key`` to ``raw`` in the file at ``path`` (created when missing) and return the
+    file's configuration (without the environment). The whole resulting file is validated
+    first: when it would not load, ConfigError says why and the file is left unchanged."""
     spec = spec_for(key)
     if spec is None:
         from ghw.config.loader import _unknown
 
         raise _unknown(key, _Where("command line"), ())
     if spec.kind == "map":
-        raise ConfigError(f"`{key}` is a map; edit it in {path} (e.g. `{key}: {{NAME: value}}`)")
+        raise ConfigError(
+            f"{path}: `{key}` is a map; `ghw config set` cannot edit it. Edit it in the file, "
+            f"e.g. `{key}: {{NAME: value}}`."
+        )
     value = _typed(raw, spec.kind)
-    # validate before touching the file
-    parse_value(spec, key, value, _Where("file", path, 0), path.parent)
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    parts = key.split(".")
-    new_text = _replace_in_place(text, parts, render_value(raw, spec.kind))
-    if new_text is None:
-        new_text = _insert(text, parts, render_value(raw, spec.kind))
-    if new_text is None:
-        data = yaml.safe_load(text) or {}
-        node = data
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-        new_text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    text = _read(path)
+    try:
+        # the value alone first: the clearest message for a value that is wrong by itself
+        parse_value(spec, key, value, _Where("command line"), path.parent)
+        new_text = _edited(path, text, key.split("."), render_value(raw, spec.kind), value)
+        config = load_config(path, {}, text=new_text)
+        if key == "issues_path" and value is not None:
+            config.issues_path  # noqa: B018 - a file there, or a path that cannot be created
+    except ConfigError as exc:
+        raise ConfigError(f"{exc.message} Nothing was written: {path} is unchanged.") from None
     write_atomic(path, new_text)
+    return config
+
+
+def _read(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"{path}: cannot read the config file: {getattr(exc, 'strerror', None) or exc}. "
+            "Check the path and its permissions."
+        ) from None
+    try:
+        yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        err = yaml_error(path, exc)
+        raise ConfigError(f"{err.message} `ghw config set` edits only valid YAML.") from None
+    return text
+
+
+def _edited(path: Path, text: str, parts: list[str], rendered: str, value: Any) -> str:
+    new_text = _replace_in_place(text, parts, rendered)
+    if new_text is None:
+        new_text = _insert(text, parts, rendered)
+    if new_text is not None:
+        return new_text
+    data = yaml.safe_load(text) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}, line 1: the file must be a mapping of keys to values "
+            "(e.g. `issues_path: /var/lib/ghw`)."
+        )
+    node: dict[str, Any] = data
+    for i, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            section = ".".join(parts[: i + 1])
+            raise ConfigError(
+                f"{path}: `{section}` is not a section of keys, so `{'.'.join(parts)}` cannot "
+                f"be set under it. Edit the file: make `{section}` a mapping, e.g. "
+                f"`{section}: {{{parts[i + 1]}: ...}}`."
+            )
+        node = child
+    node[parts[-1]] = value
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 def _find(root: yaml.Node | None, parts: list[str]) -> tuple[yaml.Node | None, yaml.Node | None]:

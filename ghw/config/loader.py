@@ -20,14 +20,24 @@ from urllib.parse import urlparse
 
 import yaml
 
-from ghw.config.schema import AGENT_FIELDS, BUILTIN_AGENTS, KEYS, KeySpec, env_var, spec_for
-from ghw.durations import ACCEPTED_FORMS, parse_duration
+from ghw.config.schema import (
+    AGENT_FIELDS,
+    ASSOCIATIONS,
+    BUILTIN_AGENTS,
+    KEYS,
+    KeySpec,
+    env_var,
+    spec_for,
+)
+from ghw.durations import ACCEPTED_FORMS, format_duration, parse_duration
 from ghw.errors import ConfigError, InvalidDurationError, MissingIssuesPathError, UsageError
 from ghw.refs import validate_repo_or_pattern
 
 __all__ = [
     "Config",
     "config_file_path",
+    "describe_source",
+    "format_value",
     "load_config",
     "parse_value",
     "redact_value",
@@ -73,15 +83,27 @@ class Config:
 
     @property
     def issues_path(self) -> Path:
+        """The issues directory; ConfigError when it is unset, a file, or cannot be created.
+
+        Nothing is created here: reading commands only look."""
         value = self.values.get("issues_path")
         if value is None:
-            where = f" in {self.path}" if self.path else ""
+            where = str(self.path) if self.path else "the configuration"
             raise MissingIssuesPathError(
-                f"issues_path is not set{where}: ghw needs a directory for issue files, workspaces "
-                "and its ledger. Set it with `ghw init --issues-path DIR` or "
+                f"{where}: `issues_path` is not set: ghw needs a directory for issue files, "
+                "workspaces and its ledger. Set it with `ghw init --issues-path DIR` or "
                 "`ghw config set issues_path DIR` (or the GHW_ISSUES_PATH environment variable)."
             )
-        return Path(value)
+        path = Path(value)
+        problem = _directory_problem(path)
+        if problem is not None:
+            source = self.sources.get("issues_path", "default")
+            raise ConfigError(
+                f"{describe_source(source)}: `issues_path` is {path}, {problem}; ghw needs a "
+                f"directory there (or a path where it can create one). "
+                + _fix_hint("issues_path", "/var/lib/ghw", "/var/lib/ghw", source)
+            )
+        return path
 
     @property
     def ledger_path(self) -> Path:
@@ -107,15 +129,39 @@ class Config:
         return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
     def shown(self) -> list[tuple[str, Any, str]]:
-        """(key, display value, source) for `config show`, secrets redacted."""
+        """(key, JSON-ready value, source) for `config show --json` and logs, secrets redacted."""
         rows = []
         for key in sorted(self.values):
-            spec = spec_for(key)
-            value = self.values[key]
-            if spec is not None and spec.secret:
-                value = redact_value(value)
-            rows.append((key, _display(value), self.sources.get(key, "default")))
+            rows.append((key, _display(self._redacted(key)), self.sources.get(key, "default")))
         return rows
+
+    def shown_text(self) -> list[tuple[str, str, str]]:
+        """(key, value, source) as `config show` prints them: plain YAML-ish values (``[a, b]``,
+        ``{K: v}``, ``true``, ``(not set)``), sources as ``FILE, line N`` / ``environment
+        variable NAME`` / ``default``; derived defaults show the value ghw will use."""
+        rows = []
+        for key in sorted(self.values):
+            value = self._redacted(key)
+            source = describe_source(self.sources.get(key, "default"))
+            if value is None and key == "ledger":
+                try:
+                    value = self.ledger_path
+                    source = "default: <issues_path>/ghw.db"
+                except ConfigError:
+                    value, source = "(needs issues_path)", "default: <issues_path>/ghw.db"
+            elif value is None and key.startswith("agent.") and key != "agent.default":
+                value, source = self.values["agent.default"], "default: agent.default"
+            elif value is None and key.startswith("prompts."):
+                value = "(built in)"
+            elif value is None and key == "policy.max_new_per_cycle":
+                value = "none (unlimited)"
+            rows.append((key, format_value(value), source))
+        return rows
+
+    def _redacted(self, key: str) -> Any:
+        spec = spec_for(key)
+        value = self.values[key]
+        return redact_value(value) if spec is not None and spec.secret else value
 
 
 def redact_value(value: Any) -> Any:
@@ -129,14 +175,71 @@ def redact_value(value: Any) -> Any:
 
 def _display(value: Any) -> Any:
     if isinstance(value, timedelta):
-        from ghw.durations import format_duration
-
         return format_duration(value)
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, tuple):
         return list(value)
     return value
+
+
+def format_value(value: Any, *, none: str = "(not set)") -> str:
+    """A value as a person reads it: YAML-ish, never a Python repr."""
+    if value is None:
+        return none
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(format_value(v, none="null") for v in value) + "]"
+    if isinstance(value, Mapping):
+        items = (f"{k}: {format_value(v, none='null')}" for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, str) and value == "":
+        return '""'
+    return str(value)
+
+
+def describe_source(source: str) -> str:
+    """A source as `config show` stores it (``file:PATH:LINE``, ``env:NAME``, ``flag``,
+    ``default``) in words: ``PATH, line LINE``, ``environment variable NAME``…"""
+    if source.startswith("file:"):
+        path, _, line = source[len("file:") :].rpartition(":")
+        return f"{path}, line {line}"
+    if source.startswith("env:"):
+        return f"environment variable {source[len('env:') :]}"
+    if source == "flag":
+        return "command line"
+    return source
+
+
+def _fix_hint(key: str, yaml_example: str, text_example: str, source: str) -> str:
+    """How to fix `key`, in the terms of where its value came from."""
+    if source.startswith("env:"):
+        return f"Set {source[len('env:') :]}={text_example}, or unset it."
+    if source == "flag":
+        return f"Pass a valid value instead, e.g. {text_example}."
+    if source == "command line":
+        return f"Run e.g. `ghw config set {key} {text_example}`."
+    return f"Fix it, e.g. `{key}: {yaml_example}`, or run `ghw config set {key} {text_example}`."
+
+
+def _directory_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be (or become) a directory, or None. Creates nothing."""
+    try:
+        if path.exists():
+            return None if path.is_dir() else "which is a file, not a directory"
+        ancestor = path.parent
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            return f"which cannot be created: {ancestor} is a file, not a directory"
+        if not os.access(ancestor, os.W_OK | os.X_OK):
+            return f"which cannot be created: {ancestor} is not writable"
+    except OSError as exc:
+        return f"which cannot be used: {exc.strerror or exc}"
+    return None
 
 
 def _default(spec: KeySpec, key: str, values: Mapping[str, Any]) -> Any:
@@ -178,9 +281,7 @@ class _Where:
         self.line = line
 
     def describe(self) -> str:
-        if self.source == "file":
-            return f"{self.path}, line {self.line}"
-        return self.source
+        return describe_source(self.short())
 
     def short(self) -> str:
         if self.source == "file":
@@ -201,9 +302,13 @@ def _type_error(spec: KeySpec, key: str, value: Any, where: _Where, expected: st
     }.get(spec.kind, "value")
     if spec.choices:
         example = spec.choices[0]
+    elif spec.kind in ("int", "duration", "url") and spec.default is not None:
+        example = str(spec.default)
+    text_example = example.strip("[]").replace(", ", ",") if spec.kind == "list" else example
+    got = format_value(value, none="null")
     return ConfigError(
-        f"configuration error ({where.describe()}): `{key}` must be {expected}, got {value!r}. "
-        f"Fix it, e.g. `{key}: {example}`, or run `ghw config set {key} {example}`."
+        f"{where.describe()}: `{key}` must be {expected}, got `{got}`. "
+        + _fix_hint(key, example, text_example, where.short())
     )
 
 
@@ -267,10 +372,17 @@ def parse_value(spec: KeySpec, key: str, value: Any, where: _Where, base_dir: Pa
             raise _type_error(spec, key, value, where, "true or false")
         return value
     if kind == "duration":
+        if isinstance(value, bool):
+            raise _type_error(spec, key, value, where, f"a duration ({ACCEPTED_FORMS})")
         try:
-            return parse_duration(str(value)) if not isinstance(value, bool) else None
+            duration = parse_duration(str(value))
         except InvalidDurationError:
             raise _type_error(spec, key, value, where, f"a duration ({ACCEPTED_FORMS})") from None
+        if spec.nonzero and duration <= timedelta(0):
+            raise _type_error(
+                spec, key, value, where, f"a duration longer than 0s (with 0s {spec.nonzero})"
+            )
+        return duration
     if kind == "list":
         if from_text and isinstance(value, str):
             return tuple(v.strip() for v in value.split(",") if v.strip())
@@ -298,33 +410,53 @@ def _known_keys(agent_names: tuple[str, ...]) -> list[str]:
 def _unknown(key: str, where: _Where, agent_names: tuple[str, ...]) -> ConfigError:
     close = difflib.get_close_matches(key, _known_keys(agent_names), n=1, cutoff=0.5)
     hint = f" Did you mean `{close[0]}`?" if close else " See `ghw config show` for every key."
-    return ConfigError(f"configuration error ({where.describe()}): unknown key `{key}`.{hint}")
+    return ConfigError(f"{where.describe()}: unknown key `{key}`.{hint}")
 
 
-def _flatten_file(path: Path, text: str) -> tuple[dict[str, tuple[Any, int]], tuple[str, ...]]:
-    """Dotted key -> (raw value, line) from the YAML text, with exact line numbers."""
+def yaml_error(path: Path, exc: yaml.YAMLError) -> ConfigError:
+    """A YAML syntax error as a ConfigError naming the file, line and column."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem = getattr(exc, "problem", None) or str(exc)
+    return ConfigError(
+        f"{path}{where}: the file is not valid YAML: {problem}. "
+        "Fix the syntax there (indentation, a missing ':' or an unclosed quote)."
+    )
+
+
+def _flatten_file(path: Path, text: str) -> tuple[dict[str, tuple[Any, int]], dict[str, int]]:
+    """Dotted key -> (raw value, line) from the YAML text, with exact line numbers; and each
+    agent named under ``agents:`` -> its line. A key written twice in one mapping (YAML would
+    keep only the last) is an error naming both lines."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(
-            f"configuration error ({path}{where}): the file is not valid YAML: {problem}. "
-            "Fix the syntax there (indentation, a missing ':' or an unclosed quote)."
-        ) from None
+        raise yaml_error(path, exc) from None
     if root is None or data is None:
-        return {}, ()
+        return {}, {}
     if not isinstance(root, yaml.MappingNode) or not isinstance(data, dict):
         raise ConfigError(
-            f"configuration error ({path}, line 1): the file must be a mapping of keys to values "
+            f"{path}, line 1: the file must be a mapping of keys to values "
             "(e.g. `issues_path: /var/lib/ghw`)."
         )
     flat: dict[str, tuple[Any, int]] = {}
-    agent_names: list[str] = []
+    agent_lines: dict[str, int] = {}
+
+    def no_duplicates(node: yaml.MappingNode, prefix: str) -> None:
+        seen: dict[str, int] = {}
+        for key_node, _value_node in node.value:
+            name = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if name in seen:
+                raise ConfigError(
+                    f"{path}, line {line}: `{prefix}{name}` is set twice (lines {seen[name]} and "
+                    f"{line}); YAML would silently keep only the last. Remove one of them."
+                )
+            seen[name] = line
 
     def walk(node: yaml.MappingNode, value: dict[str, Any], prefix: str) -> None:
+        no_duplicates(node, prefix)
         for key_node, value_node in node.value:
             name = str(key_node.value)
             key = f"{prefix}{name}"
@@ -333,19 +465,23 @@ def _flatten_file(path: Path, text: str) -> tuple[dict[str, tuple[Any, int]], tu
             if key == "agents":
                 if not isinstance(value_node, yaml.MappingNode) or not isinstance(raw, dict):
                     raise ConfigError(
-                        f"configuration error ({path}, line {line}): `agents` must map agent "
-                        "names to their settings, e.g. `agents: {claude-code: {model: sonnet}}`."
+                        f"{path}, line {line}: `agents` must map agent names to their settings, "
+                        "e.g. `agents: {claude-code: {model: sonnet}}`."
                     )
+                no_duplicates(value_node, "agents.")
                 for agent_key, agent_node in value_node.value:
-                    agent_names.append(str(agent_key.value))
+                    agent = str(agent_key.value)
+                    agent_line = agent_key.start_mark.line + 1
+                    agent_lines[agent] = agent_line
                     agent_raw = raw.get(agent_key.value)
-                    if isinstance(agent_node, yaml.MappingNode) and isinstance(agent_raw, dict):
-                        walk(agent_node, agent_raw, f"agents.{agent_key.value}.")
-                    else:
-                        flat[f"agents.{agent_key.value}"] = (
-                            agent_raw,
-                            agent_key.start_mark.line + 1,
+                    if not isinstance(agent_node, yaml.MappingNode) or not isinstance(
+                        agent_raw, dict
+                    ):
+                        raise ConfigError(
+                            f"{path}, line {agent_line}: `agents.{agent}` must map its settings "
+                            f"to values, e.g. `agents: {{{agent}: {{model: sonnet}}}}`."
                         )
+                    walk(agent_node, agent_raw, f"agents.{agent}.")
                 continue
             spec = spec_for(key)
             if spec is None and isinstance(value_node, yaml.MappingNode) and isinstance(raw, dict):
@@ -354,7 +490,7 @@ def _flatten_file(path: Path, text: str) -> tuple[dict[str, tuple[Any, int]], tu
                 flat[key] = (raw, line)
 
     walk(root, data, "")
-    return flat, tuple(agent_names)
+    return flat, agent_lines
 
 
 def load_config(
@@ -363,31 +499,25 @@ def load_config(
     overrides: Mapping[str, Any] | None = None,
     *,
     must_exist: bool = False,
+    text: str | None = None,
 ) -> Config:
     """Build the effective configuration.
 
     ``overrides`` are command-line flags (strings or already-typed values) and win over all.
-    A missing file is an empty one unless ``must_exist`` (an explicit ``--config``).
+    A missing file is an empty one unless ``must_exist`` (an explicit ``--config``) or the path
+    is the one ``$GHW_CONFIG`` names. ``text``, when given, is used as the file's content instead
+    of reading ``path`` (``config set`` checks the file it is about to write).
     """
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     file_entries: dict[str, tuple[Any, int]] = {}
-    agent_names: tuple[str, ...] = ()
+    agent_lines: dict[str, int] = {}
     if path is not None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            if must_exist:
-                raise ConfigError(
-                    f"configuration error: the config file {path} does not exist. Create it with "
-                    f"`ghw init --issues-path DIR --config {path}` or pass another --config."
-                ) from None
-            text = ""
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"configuration error: cannot read {path}: {exc}") from None
-        file_entries, agent_names = _flatten_file(path, text)
-    all_agents = tuple(dict.fromkeys((*BUILTIN_AGENTS, *agent_names)))
-    base_dir = path.parent if path is not None else None
+        if text is None:
+            text = _read_config_file(path, environ, must_exist=must_exist)
+        file_entries, agent_lines = _flatten_file(path, text)
+    all_agents = tuple(dict.fromkeys((*BUILTIN_AGENTS, *agent_lines)))
+    base_dir = path.absolute().parent if path is not None else None
     for key, (raw, line) in file_entries.items():
         where = _Where("file", path, line)
         spec = spec_for(key)
@@ -409,7 +539,7 @@ def load_config(
             continue
         spec = spec_for(key)
         if spec is None:
-            raise ConfigError(f"unknown configuration key `{key}`")
+            raise _unknown(key, _Where("flag"), all_agents)
         values[key] = (
             parse_value(spec, key, raw, _Where("flag"), None) if isinstance(raw, str) else raw
         )
@@ -419,9 +549,45 @@ def load_config(
         if spec.key not in values:
             values[spec.key] = _default(spec, spec.key, values)
             sources[spec.key] = "default"
+    _check_agent_types(values, sources, all_agents, path, agent_lines)
     _check_agents(values, sources, all_agents)
+    _check_associations(values, sources)
     _check_repos(values, sources)
     return Config(values=values, sources=sources, path=path, agent_names=all_agents)
+
+
+def _read_config_file(path: Path, environ: Mapping[str, str], *, must_exist: bool) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if must_exist:
+            raise ConfigError(
+                f"{path}: the config file does not exist. Create it with "
+                f"`ghw --config {path} init --issues-path DIR`, or pass another --config."
+            ) from None
+        named = environ.get("GHW_CONFIG")
+        if named and Path(named).expanduser() == path:
+            raise ConfigError(
+                f"{path}: the config file named by GHW_CONFIG does not exist. Create it with "
+                "`ghw init --issues-path DIR` (it is written where GHW_CONFIG points), point "
+                "GHW_CONFIG at an existing file, or unset it to use ~/.config/ghw/config.yaml."
+            ) from None
+        return ""
+    except IsADirectoryError:
+        raise ConfigError(
+            f"{path}: the config file is a directory. Pass the YAML file itself "
+            "(--config FILE or GHW_CONFIG=FILE)."
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: the config file is not UTF-8 text ({exc.reason} at byte {exc.start}). "
+            "Save it as UTF-8 YAML."
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot read the config file: {exc.strerror or exc}. "
+            "Check the path and its permissions."
+        ) from None
 
 
 def _from_env(
@@ -438,14 +604,73 @@ def _from_env(
 
 
 def _check_repos(values: dict[str, Any], sources: dict[str, str]) -> None:
-    """Every `repos` entry is owner/name or owner/* (a path or an option is refused, exit 2)."""
+    """Every `repos` entry is owner/name or owner/* (a path or an option is refused, exit 2),
+    kept as the validator returns it (GitHub's names are case-insensitive), once."""
+    source = sources.get("repos", "default")
+    checked = []
     for name in values.get("repos") or ():
         try:
-            validate_repo_or_pattern(str(name))
+            checked.append(validate_repo_or_pattern(str(name)))
         except UsageError as exc:
+            raise ConfigError(f"{describe_source(source)}: `repos`: {exc.message}") from None
+    values["repos"] = tuple(dict.fromkeys(checked))
+
+
+def _check_associations(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """`policy.trusted_associations` holds GitHub's association names (any case; kept upper)."""
+    key = "policy.trusted_associations"
+    source = sources.get(key, "default")
+    checked = []
+    for item in values.get(key) or ():
+        name = str(item).strip().upper()
+        if name not in ASSOCIATIONS:
+            close = difflib.get_close_matches(name, ASSOCIATIONS, n=1)
+            hint = f" Did you mean `{close[0]}`?" if close else ""
             raise ConfigError(
-                f"configuration error ({sources.get('repos', 'repos')}): `repos`: {exc}"
-            ) from None
+                f"{describe_source(source)}: `{key}` holds `{item}`, which is not one of GitHub's "
+                f"author associations ({', '.join(ASSOCIATIONS)}).{hint} "
+                + _fix_hint(
+                    key, "[OWNER, MEMBER, COLLABORATOR]", "OWNER,MEMBER,COLLABORATOR", source
+                )
+            )
+        checked.append(name)
+    values[key] = tuple(dict.fromkeys(checked))
+
+
+def _check_agent_types(
+    values: dict[str, Any],
+    sources: dict[str, str],
+    names: tuple[str, ...],
+    path: Path | None,
+    agent_lines: Mapping[str, int],
+) -> None:
+    """A user-named agent needs `type`, a built-in adapter; a built-in agent runs its own."""
+    builtins = ", ".join(BUILTIN_AGENTS)
+    for name in names:
+        key = f"agents.{name}.type"
+        kind = values.get(key)
+        where = describe_source(sources.get(key, "default"))
+        if kind is None:
+            if name not in BUILTIN_AGENTS:
+                raise ConfigError(
+                    f"{path}, line {agent_lines.get(name, 1)}: the agent `{name}` is not built in, "
+                    f"so it needs `agents.{name}.type`: the built-in adapter it runs ({builtins}), "
+                    f"e.g. `agents: {{{name}: {{type: claude-code}}}}`."
+                )
+            continue
+        if kind not in BUILTIN_AGENTS:
+            close = difflib.get_close_matches(kind, BUILTIN_AGENTS, n=1)
+            hint = f" Did you mean `{close[0]}`?" if close else ""
+            raise ConfigError(
+                f"{where}: `{key}` is `{kind}`, which is not a built-in adapter: use one of "
+                f"{builtins}.{hint}"
+            )
+        if name in BUILTIN_AGENTS and kind != name:
+            raise ConfigError(
+                f"{where}: `{key}` is `{kind}`, but `{name}` is a built-in agent and always runs "
+                f"its own adapter. Remove the key, or name the agent differently, e.g. "
+                f"`agents: {{my-{kind}: {{type: {kind}}}}}`."
+            )
 
 
 def _check_agents(values: dict[str, Any], sources: dict[str, str], names: tuple[str, ...]) -> None:
@@ -455,7 +680,7 @@ def _check_agents(values: dict[str, Any], sources: dict[str, str], names: tuple[
             close = difflib.get_close_matches(name, names, n=1)
             hint = f" Did you mean `{close[0]}`?" if close else ""
             raise ConfigError(
-                f"configuration error ({sources.get(key, key)}): `{key}` names the agent "
+                f"{describe_source(sources.get(key, 'default'))}: `{key}` names the agent "
                 f"`{name}`, which is neither built in ({', '.join(BUILTIN_AGENTS)}) nor configured "
-                f"under `agents:`.{hint}"
+                f"under `agents:` (with a `type`).{hint}"
             )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 __all__ = [
     "AGENT_FIELDS",
+    "ASSOCIATIONS",
     "BUILTIN_AGENTS",
     "KEYS",
     "KeySpec",
@@ -25,6 +26,18 @@ BUILTIN_AGENTS = (
     "scripted",
 )
 
+# GitHub's author_association values (REST and GraphQL `CommentAuthorAssociation`).
+ASSOCIATIONS = (
+    "OWNER",
+    "MEMBER",
+    "COLLABORATOR",
+    "CONTRIBUTOR",
+    "FIRST_TIME_CONTRIBUTOR",
+    "FIRST_TIMER",
+    "MANNEQUIN",
+    "NONE",
+)
+
 
 @dataclass(frozen=True)
 class KeySpec:
@@ -34,8 +47,10 @@ class KeySpec:
     help: str
     optional: bool = False  # None allowed (written `null` or left out)
     choices: tuple[str, ...] = ()
-    minimum: float | None = None
+    minimum: float | None = None  # ints and floats
     secret: bool = False
+    # durations only: why 0s is refused (None = 0s is meaningful for this key)
+    nonzero: str | None = None
 
 
 def _k(key: str, kind: str, default: Any, help: str, **kw: Any) -> KeySpec:
@@ -72,7 +87,13 @@ KEYS: tuple[KeySpec, ...] = (
         ["GITHUB_TOKEN", "GH_TOKEN"],
         "environment variables tried for the token",
     ),
-    _k("github.timeout", "duration", "30s", "HTTP timeout"),
+    _k(
+        "github.timeout",
+        "duration",
+        "30s",
+        "HTTP timeout",
+        nonzero="every request would time out at once",
+    ),
     _k(
         "github.write_interval",
         "duration",
@@ -167,7 +188,13 @@ KEYS: tuple[KeySpec, ...] = (
         minimum=0,
     ),
     _k("git.author", "str", "ghw <ghw@localhost>", "author of ghw's commits, 'Name <email>'"),
-    _k("lease.ttl", "duration", "5m", "how long a claim lasts without renewal"),
+    _k(
+        "lease.ttl",
+        "duration",
+        "5m",
+        "how long a claim lasts without renewal",
+        nonzero="every claim would expire as it is taken",
+    ),
     _k(
         "shutdown.grace", "duration", "10s", "time running agents get to finish on Ctrl+C / SIGTERM"
     ),
@@ -218,7 +245,13 @@ AGENT_FIELDS: dict[str, KeySpec] = {
     ),
     "args": _k("args", "list", [], "extra arguments"),
     "model": _k("model", "str", None, "model name passed to the CLI", optional=True),
-    "timeout": _k("timeout", "duration", "30m", "longest run of one step"),
+    "timeout": _k(
+        "timeout",
+        "duration",
+        "30m",
+        "longest run of one step",
+        nonzero="every agent run would be killed as it starts",
+    ),
     "env": _k("env", "map", {}, "extra environment; values may be ${VAR} references", secret=True),
     "script": _k("script", "path", None, "scripted agent: the YAML script to play", optional=True),
     "delay": _k("delay", "duration", "0s", "scripted agent: how long each run takes"),
@@ -241,10 +274,7 @@ def spec_for(key: str) -> KeySpec | None:
         return _STATIC[key]
     match = _AGENT_KEY.match(key)
     if match and match.group(2) in AGENT_FIELDS:
-        field = AGENT_FIELDS[match.group(2)]
-        return KeySpec(
-            key, field.kind, field.default, field.help, field.optional, secret=field.secret
-        )
+        return replace(AGENT_FIELDS[match.group(2)], key=key)
     return None
 
 
