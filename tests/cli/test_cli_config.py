@@ -106,7 +106,9 @@ def test_config_set_writes_through_a_symlink_to_its_target(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml", "home", "link.yaml"]
 
 
-def test_config_set_through_ghw_config_creates_the_file(tmp_path: Path, env: dict[str, str]) -> None:
+def test_config_set_through_ghw_config_creates_the_file(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
     path = tmp_path / "new" / "config.yaml"
     env["GHW_CONFIG"] = str(path)
     code, _out, err = ghw(["config", "set", "issues_path", str(tmp_path / "issues")], env)
