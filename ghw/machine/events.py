@@ -115,11 +115,15 @@ class IssueChanged(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class EligibilityChanged(Event):
-    """The policy changed, so the issue's eligibility did."""
+    """Eligibility decided again, without an edit of the issue: the policy changed, or the
+    author's association did. ``association`` and ``labels`` are the facts the decision was made
+    from, so a later re-check starts from them (None in events written before they were kept)."""
 
     TYPE: ClassVar[str] = "EligibilityChanged"
     eligible: bool
     reason: str = ""
+    association: str | None = None
+    labels: list[str] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,12 +135,15 @@ class IssueClosed(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class IssueReopened(Event):
-    """Reopened on GitHub; eligibility is decided again (an untrusted issue stays skipped)."""
+    """Reopened on GitHub; eligibility is decided again (an untrusted issue stays skipped), from
+    ``association`` and ``labels`` as listed then (None in events written before they were kept)."""
 
     TYPE: ClassVar[str] = "IssueReopened"
     updated_at: str | None = None
     eligible: bool = True
     reason: str = ""
+    association: str | None = None
+    labels: list[str] | None = None
 
 
 # --- steps ------------------------------------------------------------------------------------

@@ -53,7 +53,11 @@ class Filters:
         )
 
     def matches_labels(self, labels: Sequence[str]) -> bool:
-        return not self.labels or bool(set(labels) & set(self.labels))
+        """Any of ``--label``, compared as GitHub does: without regard to case."""
+        if not self.labels:
+            return True
+        wanted = {label.casefold() for label in self.labels}
+        return any(label.casefold() in wanted for label in labels)
 
     def claim_filters(self, repos: Sequence[str], exclude: Sequence[str] = ()) -> ClaimFilters:
         return ClaimFilters(

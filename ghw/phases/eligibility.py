@@ -31,11 +31,17 @@ class Policy:
 
 
 def decide(association: str | None, labels: Sequence[str], policy: Policy) -> tuple[bool, str]:
-    """(eligible, reason). The reason says what to change to make the issue eligible."""
-    assoc = (association or "NONE").upper()
-    label_set = set(labels)
-    trusted = assoc in policy.trusted_associations or (
-        policy.trusted_label is not None and policy.trusted_label in label_set
+    """(eligible, reason). The reason says what to change to make the issue eligible.
+
+    GitHub compares label names and association values without regard to case, and so does this:
+    ``Ghw-Trusted`` is the label ``ghw-trusted``, ``member`` is ``MEMBER``. A missing association
+    is ``NONE``.
+    """
+    assoc = (association or "").strip().upper() or "NONE"
+    trusted_associations = {a.strip().upper() for a in policy.trusted_associations}
+    have = {label.casefold() for label in labels}
+    trusted = assoc in trusted_associations or bool(
+        policy.trusted_label and policy.trusted_label.casefold() in have
     )
     if not trusted:
         how = f" or the label {policy.trusted_label!r}" if policy.trusted_label else ""
@@ -43,11 +49,12 @@ def decide(association: str | None, labels: Sequence[str], policy: Policy) -> tu
             f"untrusted author: association {assoc} is not in "
             f"{', '.join(policy.trusted_associations) or '(none)'}{how}"
         )
-    if policy.trigger_label and policy.trigger_label not in label_set:
+    if policy.trigger_label and policy.trigger_label.casefold() not in have:
         return False, f"missing the trigger label {policy.trigger_label!r}"
-    if policy.include_labels and not label_set & set(policy.include_labels):
+    if policy.include_labels and not have & {label.casefold() for label in policy.include_labels}:
         return False, f"has none of the included labels {', '.join(policy.include_labels)}"
-    excluded = sorted(label_set & set(policy.exclude_labels))
+    exclude = {label.casefold() for label in policy.exclude_labels}
+    excluded = sorted({label for label in labels if label.casefold() in exclude})
     if excluded:
         return False, f"has the excluded label {', '.join(excluded)}"
     return True, ""

@@ -5,6 +5,16 @@ Per repository one conditional ``GET /repos/{o}/{r}/issues`` (``state=all``, ``p
 ``Link`` pages. New issues get ``IssueSynced``, edits ``IssueChanged``, state changes
 ``IssueClosed`` / ``IssueReopened``, policy changes ``EligibilityChanged``. Only an unfiltered sync
 stores the cursor and ETag (``RepositorySynced``), so a filtered run never hides an update.
+
+Eligibility (§4.2) is decided from what GitHub says in this sync, and each decision records the
+facts it was made from (association, labels). An issue the listing did not return (unchanged, or
+a ``304``) is re-checked from its recorded facts, which may be old: GitHub does not touch an issue
+when its author's association changes. Such a re-check may only narrow. When today's policy would
+change an issue's eligibility, the request is shaped so that GitHub lists it again (no ETag, and
+no ``since`` if the issue lies before the cursor), and the change is decided from that answer.
+
+An overlapping sync may append the same facts first: on a ConcurrencyError the page's streams are
+read again and its events planned again against them, so only what is still new is appended.
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ghw.errors import GhwError
+from ghw.errors import ConcurrencyError, GhwError
 from ghw.github.models import Issue, IssuesListing, RateLimitWait
 from ghw.ledger.records import AppendRequest
 from ghw.ledger.store import format_ts
@@ -30,11 +40,16 @@ from ghw.machine.view import IssueView
 from ghw.phases.context import Filters, PhaseContext
 from ghw.phases.eligibility import Policy, content_hash, decide
 from ghw.phases.files import render_issue_md
-from ghw.phases.repos import resolve_repos
+from ghw.phases.repos import expand_repos
 
 __all__ = ["RepoSync", "SyncResult", "plan_issue_events", "run_sync"]
 
 _BATCH = 250
+# how often one page's appends are planned again after another writer appended first
+_REPLANS = 5
+# the facts an eligibility decision is made from: (association, labels)
+Facts = tuple[str, list[str]]
+_DECISIONS = ("IssueSynced", "IssueChanged", "EligibilityChanged", "IssueReopened")
 # an issue.md to write: (path, its text or how to render it, how: _NEW / _UPDATE / _IF_MISSING)
 _FileJob = tuple[str, str | Callable[[], str], int]
 
@@ -69,11 +84,20 @@ class SyncResult:
 
 
 def plan_issue_events(
-    issue: Issue, view: IssueView | None, repo: str, policy: Policy
+    issue: Issue,
+    view: IssueView | None,
+    repo: str,
+    policy: Policy,
+    recorded: Facts | None = None,
 ) -> list[ev.Event]:
-    """The events that bring the ledger's view of one issue up to date with GitHub. Pure."""
+    """The events that bring the ledger's view of one issue up to date with GitHub. Pure.
+
+    ``recorded``: the facts the view's eligibility was decided from, when they differ from the
+    view's own (see :func:`_recorded_facts`); the view's association and labels otherwise.
+    """
     labels = list(issue.labels)
-    eligible, reason = decide(issue.author_association, labels, policy)
+    association = issue.author_association or ""
+    eligible, reason = decide(association, labels, policy)
     digest = content_hash(issue.title, issue.body, labels)
     closed = issue.state == "closed"
     if view is None:
@@ -85,7 +109,7 @@ def plan_issue_events(
                 body=issue.body or "",
                 labels=labels,
                 author=issue.user_login or "",
-                association=issue.author_association or "",
+                association=association,
                 gh_state=issue.state,
                 created_at=issue.created_at,
                 updated_at=issue.updated_at,
@@ -100,8 +124,13 @@ def plan_issue_events(
         return out
     out = []
     was_closed = view.state == "closed"
-    if was_closed and not closed:
-        out.append(ev.IssueReopened(updated_at=issue.updated_at, eligible=eligible, reason=reason))
+    reopened = was_closed and not closed
+    # Facts are recorded as listed; a missing association as NONE, what decide() reads it as.
+    facts = {"association": association or "NONE", "labels": labels}
+    if reopened:
+        out.append(
+            ev.IssueReopened(updated_at=issue.updated_at, eligible=eligible, reason=reason, **facts)
+        )
     if digest != view.content_hash:
         changed = [
             name
@@ -117,7 +146,7 @@ def plan_issue_events(
                 body=issue.body or "",
                 labels=labels,
                 author=issue.user_login or "",
-                association=issue.author_association or "",
+                association=association,
                 updated_at=issue.updated_at,
                 content_hash=digest,
                 changed=changed,
@@ -125,11 +154,72 @@ def plan_issue_events(
                 reason=reason,
             )
         )
-    elif eligible != view.eligible and not (was_closed and not closed):
-        out.append(ev.EligibilityChanged(eligible=eligible, reason=reason))
+    elif not reopened:
+        before = recorded if recorded is not None else (view.association, view.labels)
+        # Decided again from what GitHub says now: a change of eligibility (the policy or the
+        # association changed), or facts that differ from the recorded ones enough that a
+        # re-check from the recorded ones would change it (so they are recorded now).
+        if eligible != view.eligible or decide(*before, policy)[0] != view.eligible:
+            out.append(ev.EligibilityChanged(eligible=eligible, reason=reason, **facts))
     if closed and not was_closed:
         out.append(ev.IssueClosed(closed_at=issue.closed_at, updated_at=issue.updated_at))
     return out
+
+
+def recheck_events(
+    view: IssueView, policy: Policy, recorded: Facts | None = None
+) -> list[ev.Event]:
+    """Eligibility decided again for an issue GitHub did not list, from its recorded facts. Pure.
+
+    Those facts may be old (an association changes without any change to the issue), so the
+    re-check only narrows: an issue it would make eligible stays as it is until GitHub lists it.
+    """
+    association, labels = recorded if recorded is not None else (view.association, view.labels)
+    eligible, reason = decide(association, labels, policy)
+    if eligible or not view.eligible:
+        return []
+    return [
+        ev.EligibilityChanged(
+            eligible=False,
+            reason=reason,
+            association=association or "NONE",
+            labels=list(labels),
+        )
+    ]
+
+
+async def _recorded_facts(ctx: PhaseContext, view: IssueView) -> Facts:
+    """The association and labels of the issue's latest eligibility decision, from its events.
+
+    The view's own may be older: a fold that does not read them from ``EligibilityChanged`` and
+    ``IssueReopened`` keeps the ones of the last ``IssueSynced``/``IssueChanged``.
+    """
+    association, labels = view.association, list(view.labels)
+    for event in await ctx.ledger.history(view.stream_id):
+        if event.type in _DECISIONS:
+            if event.payload.get("association") is not None:
+                association = str(event.payload["association"])
+            if event.payload.get("labels") is not None:
+                labels = list(event.payload["labels"])
+    return association, labels
+
+
+async def _stale_decisions(
+    ctx: PhaseContext, views: dict[int, IssueView], filters: Filters, policy: Policy
+) -> tuple[dict[int, Facts], set[int]]:
+    """(recorded facts where the view's own would change its eligibility under today's policy;
+    the issues whose recorded facts would change it: they must be decided again from GitHub)."""
+    recorded: dict[int, Facts] = {}
+    changing: set[int] = set()
+    for view in views.values():
+        if not _view_matches(view, filters):
+            continue
+        if decide(view.association, view.labels, policy)[0] == view.eligible:
+            continue
+        facts = recorded[view.number] = await _recorded_facts(ctx, view)
+        if decide(*facts, policy)[0] != view.eligible:
+            changing.add(view.number)
+    return recorded, changing
 
 
 def _iso(epoch: float) -> str:
@@ -140,12 +230,18 @@ async def run_sync(ctx: PhaseContext, filters: Filters) -> SyncResult:
     log = get_logger(phase="sync", cycle_id=ctx.cycle_id)
     result = SyncResult()
     try:
-        repos = await resolve_repos(ctx, filters)
+        resolved = await expand_repos(ctx, filters)
     except GhwError as exc:
         log.error("sync failed", error=str(exc))
         result.error = str(exc)
         return result
+    repos = resolved.names
     log.info("sync starting", repos=len(repos))
+    for pattern, error in resolved.failed.items():
+        # one pattern that cannot be expanded fails alone, as one repository does
+        log.warning("repository sync failed", repo=pattern, error=error)
+        ctx.reporter.line(f"  {pattern}: FAILED: {error}")
+        result.repos.append(RepoSync(pattern, ok=False, error=error))
     policy = Policy.from_config(ctx.config)
     for repo in repos:
         outcome = RepoSync(repo)
@@ -183,7 +279,7 @@ async def run_sync(ctx: PhaseContext, filters: Filters) -> SyncResult:
         result.repos.append(outcome)
     log.info(
         "sync finished",
-        repos=len(repos),
+        repos=len(result.repos),
         issues=sum(r.seen for r in result.repos),
         failed=sum(not r.ok for r in result.repos),
     )
@@ -193,6 +289,7 @@ async def run_sync(ctx: PhaseContext, filters: Filters) -> SyncResult:
 async def _sync_repo(
     ctx: PhaseContext, repo: str, filters: Filters, policy: Policy, outcome: RepoSync
 ) -> None:
+    log = get_logger(phase="sync", cycle_id=ctx.cycle_id, repo=repo)
     owner, name = repo.split("/", 1)
     repo_view = await ctx.ledger.view(repo)
     cursor = repo_view.cursor if repo_view is not None else None
@@ -200,6 +297,15 @@ async def _sync_repo(
     # the stored ETag belongs to the cursor's URL; a --since request is another URL
     etag = repo_view.etag if (repo_view is not None and not filters.since) else None
     views: dict[int, IssueView] = {v.number: v for v in await ctx.ledger.issues(repo=repo)}
+    recorded, changing = await _stale_decisions(ctx, views, filters, policy)
+    if changing:
+        # Today's policy would change these issues' eligibility: decide it from what GitHub
+        # says now, not from facts recorded before. A 304 lists nothing, so no ETag; and an
+        # issue last updated before the cursor is listed only without `since`.
+        etag = None
+        if not filters.since and any(views[n].gh_updated_at < (since or "") for n in changing):
+            since = None
+        log.info("listing again to decide eligibility", issues=len(changing), since=since)
 
     async def record_wait(wait: RateLimitWait) -> None:
         if ctx.dry_run:
@@ -210,8 +316,8 @@ async def _sync_repo(
         )
         ctx.reporter.line(f"  {repo}: rate limited ({wait.reason}); waiting until {until}")
 
-    writer = _PageWriter(ctx)
-    listing = _Listing(ctx, repo, filters, policy, views, outcome)
+    writer = _PageWriter(ctx, outcome)
+    listing = _Listing(ctx, repo, filters, policy, views, outcome, recorded)
     previous = ctx.github.on_rate_limit_wait
     ctx.github.on_rate_limit_wait = record_wait
     try:
@@ -233,21 +339,24 @@ async def _sync_repo(
             async for page in pages:
                 planned, files = listing.take(page)
                 if not ctx.dry_run and (planned or files):
-                    writer.submit([AppendRequest(*p) for p in planned], files)
-        # Issues the listing did not return (unchanged, or a 304) still follow a policy change:
-        # their author association and labels are in the ledger, so eligibility is decided
-        # again from there.
+                    writer.submit(planned, files)
+        # Issues the listing did not return (unchanged, or a 304) still follow a policy change
+        # that narrows: their recorded facts are in the ledger. One it would widen was asked
+        # for above; if GitHub did not return it, it stays as it is.
         planned = []
         for view in views.values():
             if view.number in listing.listed or not _view_matches(view, filters):
                 continue
-            eligible, reason = decide(view.association, view.labels, policy)
-            if eligible != view.eligible:
-                event = ev.EligibilityChanged(eligible=eligible, reason=reason)
-                planned.append((view.stream_id, view.version, [event]))
-        _count(outcome, planned, ctx.dry_run)
-        if not ctx.dry_run and planned:
-            writer.submit([AppendRequest(*p) for p in planned], [])
+            facts = recorded.get(view.number)
+            events = recheck_events(view, policy, facts)
+            if events:
+                planned.append(_Planned(view.stream_id, view.version, events, _recheck(policy)))
+            elif view.number in changing:
+                log.info("not listed: eligibility left as recorded", issue=view.number)
+        if ctx.dry_run:
+            _count(outcome, planned, dry_run=True)
+        elif planned:
+            writer.submit(planned, [])
     except BaseException:
         await writer.drain(quiet=True)  # what was handed over is true: let it land
         raise
@@ -275,6 +384,20 @@ async def _sync_repo(
     )
 
 
+@dataclass
+class _Planned:
+    """One stream's append, and how to plan it again against a newer view of the stream."""
+
+    stream_id: str
+    version: int
+    events: list[ev.Event]
+    replan: Callable[[IssueView | None], list[ev.Event]]
+
+
+def _recheck(policy: Policy) -> Callable[[IssueView | None], list[ev.Event]]:
+    return lambda view: recheck_events(view, policy) if view is not None else []
+
+
 class _Listing:
     """What the pages of one repository's listing said so far, and each page's events and files."""
 
@@ -286,22 +409,21 @@ class _Listing:
         policy: Policy,
         views: dict[int, IssueView],
         outcome: RepoSync,
+        recorded: dict[int, Facts],
     ) -> None:
         self._ctx, self._repo, self._filters, self._policy = ctx, repo, filters, policy
-        self._views, self._outcome = views, outcome
+        self._views, self._outcome, self._recorded = views, outcome, recorded
         self.listed: set[int] = set()  # issue numbers (not PRs) the listing returned
         self.newest: str | None = None  # the largest updated_at of any item
         self.etag: str | None = None  # the first page's
 
-    def take(
-        self, page: IssuesListing
-    ) -> tuple[list[tuple[str, int, list[ev.Event]]], list[_FileJob]]:
+    def take(self, page: IssuesListing) -> tuple[list[_Planned], list[_FileJob]]:
         """The appends and issue.md writes one page calls for (none in a dry run but counted)."""
         ctx, repo, outcome = self._ctx, self._repo, self._outcome
         outcome.requests = page.requests
         outcome.not_modified = page.not_modified
         self.etag = page.etag
-        planned: list[tuple[str, int, list[ev.Event]]] = []
+        planned: list[_Planned] = []
         files: list[_FileJob] = []
         for issue in page.items:
             if issue.updated_at and (self.newest is None or issue.updated_at > self.newest):
@@ -318,16 +440,28 @@ class _Listing:
                 continue
             outcome.seen += 1
             view = self._views.get(issue.number)
-            events = plan_issue_events(issue, view, repo, self._policy)
+            recorded = self._recorded.get(issue.number)
+            events = plan_issue_events(issue, view, repo, self._policy, recorded)
             if events:
-                planned.append((f"{repo}#{issue.number}", view.version if view else 0, events))
+                replan = functools.partial(
+                    _replan_issue, issue=issue, repo=repo, policy=self._policy
+                )
+                sid = f"{repo}#{issue.number}"
+                planned.append(_Planned(sid, view.version if view else 0, events, replan))
                 how = _NEW if view is None else _UPDATE
             else:
                 how = _IF_MISSING  # unchanged: its issue.md only if it went missing
             if not ctx.dry_run:
                 files.append(_issue_file(ctx, repo, issue, self._policy, how))
-        _count(outcome, planned, ctx.dry_run)
+        if ctx.dry_run:
+            _count(outcome, planned, dry_run=True)
         return planned, files
+
+
+def _replan_issue(
+    view: IssueView | None, *, issue: Issue, repo: str, policy: Policy
+) -> list[ev.Event]:
+    return plan_issue_events(issue, view, repo, policy)
 
 
 _COUNT_KEYS = {
@@ -339,48 +473,81 @@ _COUNT_KEYS = {
 }
 
 
-def _count(
-    outcome: RepoSync, planned: Sequence[tuple[str, int, list[ev.Event]]], dry_run: bool
-) -> None:
-    for sid, _version, events in planned:
-        for e in events:
+def _count(outcome: RepoSync, planned: Sequence[_Planned], dry_run: bool) -> None:
+    """Count what was appended (or, in a dry run, would be)."""
+    for p in planned:
+        for e in p.events:
             if e.TYPE == "IssueSynced" and not e.eligible:  # type: ignore[attr-defined]
                 outcome.counts["skipped"] = outcome.counts.get("skipped", 0) + 1
             key = _COUNT_KEYS[e.TYPE]
             outcome.counts[key] = outcome.counts.get(key, 0) + 1
         if dry_run:
-            outcome.planned.append(f"append {' + '.join(e.TYPE for e in events)} to {sid}")
+            outcome.planned.append(
+                f"append {' + '.join(e.TYPE for e in p.events)} to {p.stream_id}"
+            )
 
 
 class _PageWriter:
     """Appends each page's events in order (one transaction per page), then writes its issue.md
     files on a worker thread, while the sync goes on reading pages."""
 
-    def __init__(self, ctx: PhaseContext) -> None:
-        self._ctx = ctx
+    def __init__(self, ctx: PhaseContext, outcome: RepoSync) -> None:
+        self._ctx, self._outcome = ctx, outcome
         self._tail: asyncio.Future[None] | None = None
         self._files: list[asyncio.Future[None]] = []
         # One thread for the files: concurrent creates in one tree contend (measured slower).
         self._file_thread = ThreadPoolExecutor(1, thread_name_prefix="ghw-sync-files")
 
-    def submit(self, requests: list[AppendRequest], files: list[_FileJob]) -> None:
-        self._tail = asyncio.ensure_future(self._write(self._tail, requests, files))
+    def submit(self, planned: list[_Planned], files: list[_FileJob]) -> None:
+        self._tail = asyncio.ensure_future(self._write(self._tail, planned, files))
 
     async def _write(
         self,
         before: asyncio.Future[None] | None,
-        requests: list[AppendRequest],
+        planned: list[_Planned],
         files: list[_FileJob],
     ) -> None:
         if before is not None:
             await before  # pages land in order; a failed one stops the ones after it
-        for start in range(0, len(requests), _BATCH):
-            await self._ctx.ledger.append_batch(
-                requests[start : start + _BATCH], cycle_id=self._ctx.cycle_id
-            )
+        for start in range(0, len(planned), _BATCH):
+            await self._append(planned[start : start + _BATCH])
         if files:  # the ledger first (the truth), then the readable files
             loop = asyncio.get_running_loop()
             self._files.append(loop.run_in_executor(self._file_thread, _write_files, files))
+
+    async def _append(self, planned: list[_Planned]) -> None:
+        """One transaction. When another writer (an overlapping sync, a step starting) appended
+        to one of these streams since its view was read, the streams are read again and their
+        events planned again against what is there now: facts already appended by the other
+        plan to nothing, and only what is still new is appended."""
+        ledger = self._ctx.ledger
+        for attempt in range(_REPLANS + 1):
+            planned = [p for p in planned if p.events]
+            if not planned:
+                return
+            requests = [AppendRequest(p.stream_id, p.version, p.events) for p in planned]
+            try:
+                await ledger.append_batch(requests, cycle_id=self._ctx.cycle_id)
+            except ConcurrencyError as exc:
+                if attempt == _REPLANS:
+                    raise
+                get_logger(phase="sync", cycle_id=self._ctx.cycle_id).info(
+                    "another writer appended first: planning again", error=str(exc)
+                )
+                fresh = {p.stream_id: await ledger.issue(p.stream_id) for p in planned}
+                planned = [
+                    _Planned(
+                        p.stream_id,
+                        view.version if view is not None else 0,
+                        p.replan(view),
+                        p.replan,
+                    )
+                    for p in planned
+                    for view in [fresh[p.stream_id]]
+                ]
+                continue
+            _count(self._outcome, planned, dry_run=False)
+            return
 
     async def drain(self, *, quiet: bool = False) -> None:
         """Wait for everything handed over; raises the first failure unless ``quiet``."""

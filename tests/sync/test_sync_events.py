@@ -163,13 +163,22 @@ async def test_policy_change_yields_eligibility_changed(rig: SyncRig, hub: FakeH
     await rig.sync(REPO)
     assert (await rig.issues(REPO))[1].state == "skipped"
 
-    # The repository is unchanged (304): eligibility is decided again from the ledger's data.
+    # The repository is unchanged, but the policy would make #1 eligible: that is decided from
+    # what GitHub says now (a listing without the ETag), not from the association recorded at
+    # the first sync, and the facts go into the event.
     trusting = {"policy.trusted_associations": ["OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR"]}
+    mark = rig.last_seq()
     run = await rig.sync(REPO, settings=trusting)
-    assert run.result.repos[0].not_modified
+    log = rig.api_requests(mark)
+    assert [r["status"] for r in log] == [200]
+    assert "if-none-match" not in {k.lower() for k in log[0]["headers"]}
     assert run.result.repos[0].counts == {"eligibility": 1}
     assert (await rig.issues(REPO))[1].state == "synced"
+    changed = [e for e in await rig.events(f"{REPO}#1") if e.type == "EligibilityChanged"]
+    assert changed[-1].payload["association"] == "CONTRIBUTOR"
+    assert changed[-1].payload["labels"] == []
     again = await rig.sync(REPO, settings=trusting)
+    assert again.result.repos[0].not_modified  # decided: the next one is a 304 again
     assert again.result.repos[0].counts == {}
 
     # A trigger label now required: both lose eligibility, each with the reason.
