@@ -18,6 +18,8 @@ from ghw.cli.context import AppContext
 from ghw.cli.demo import model_env
 from ghw.cli.main import main
 
+from .test_agents_claude_real import assert_pinned
+
 # One script serves every phase: plan and review run read-only, so their Write is refused and
 # the model's next turn (the verdict) is the answer; implement writes the file.
 TURNS = [
@@ -59,6 +61,7 @@ def test_demo_with_real_claude_code(
     tmp_path: Path, parent_env: dict[str, str], require_cli_fn: Callable[[str], str]
 ) -> None:
     require_cli_fn("claude")
+    assert_pinned("claude", parent_env)  # the CLI the demo will run; another version fails
     directory = tmp_path / "demo"
     with FakeAnthropic(TURNS) as fake:
         environ = {**parent_env, **fake.env()}

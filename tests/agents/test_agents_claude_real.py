@@ -1,14 +1,23 @@
 """The real Claude Code CLI (pinned 2.1.197, installed by scripts/install/agent-clis.sh) against
 the fake Anthropic API on 127.0.0.1. Nothing leaves the machine: the CLI's non-essential
-traffic is switched off and its API base URL is the fake."""
+traffic is switched off and its API base URL is the fake.
+
+Every real-CLI test (here, in test_agents_codex_real.py and test_agents_claude_demo.py) first
+checks that the CLI it is about to run is the version scripts/install/agent-clis.sh pins
+(:func:`assert_pinned`): another version fails the test, it does not pass on behaviour nobody
+recorded."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
+import re
+import shutil
 import signal
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +37,85 @@ WRITE_TURNS = [
 ]
 
 
+PIN_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "install" / "agent-clis.sh"
+_PIN_LINE = re.compile(r'^\s*"(\S+)@(\d[\w.+-]*) (\S+)"\s*$', re.MULTILINE)
+_VERSION = re.compile(r"(?<![\w.])(\d+\.\d+\.\d+)(?![\w.])")
+
+
+def pinned_version(binary: str) -> str:
+    """The version scripts/install/agent-clis.sh pins for ``binary`` (its ``PINS`` lines,
+    ``"package@version binary"``)."""
+    pins = _PIN_LINE.findall(PIN_SCRIPT.read_text(encoding="utf-8"))
+    found = [version for _package, version, name in pins if name == binary]
+    assert len(found) == 1, f"{PIN_SCRIPT}: expected one pin for {binary!r}, found {pins}"
+    return found[0]
+
+
+@functools.cache
+def _version_of(path: str, path_env: str) -> tuple[str | None, str]:
+    proc = subprocess.run(
+        [path, "--version"],
+        env={"PATH": path_env, "HOME": os.environ.get("HOME", "/tmp"), "LANG": "C.UTF-8"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    shown = (proc.stdout.strip() or proc.stderr.strip())[:200]
+    match = _VERSION.search(proc.stdout) if proc.returncode == 0 else None
+    return (match.group(1) if match else None), shown
+
+
+def assert_pinned(binary: str, env: Mapping[str, str]) -> str:
+    """The ``binary`` an adapter resolves on ``env``'s PATH; fails the test (not a skip) unless
+    ``binary --version`` is the version agent-clis.sh pins."""
+    path_env = env.get("PATH", "")
+    path = shutil.which(binary, path=path_env)
+    if path is None:
+        pytest.fail(f"{binary!r} is not on the PATH the test runs it with: {path_env}")
+    want = pinned_version(binary)
+    got, shown = _version_of(path, path_env)
+    if got != want:
+        pytest.fail(
+            f"{path} is {binary} {got or '(unknown version)'} ({shown!r}), but the real-CLI "
+            f"tests are pinned to {want} by scripts/install/agent-clis.sh; run: "
+            "bash scripts/install/agent-clis.sh",
+            pytrace=False,
+        )
+    return path
+
+
 @pytest.fixture(autouse=True)
-def claude(require_cli_fn: Callable[[str], str]) -> str:
-    return require_cli_fn("claude")
+def claude(require_cli_fn: Callable[[str], str], parent_env: dict[str, str]) -> str:
+    require_cli_fn("claude")
+    return assert_pinned("claude", parent_env)
+
+
+def _fake_cli(tmp_path: Path, name: str, prints: str) -> dict[str, str]:
+    bin_dir = tmp_path / "fake-bin"
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / name
+    script.write_text(f"#!/bin/sh\necho '{prints}'\n")
+    script.chmod(0o755)
+    return {"PATH": f"{bin_dir}{os.pathsep}/usr/bin:/bin"}
+
+
+@pytest.mark.parametrize(
+    ("binary", "prints"),
+    [("claude", "2.1.198 (Claude Code)"), ("codex", "codex-cli 0.169.1"), ("claude", "garbage")],
+)
+def test_a_cli_at_another_version_fails_the_test(tmp_path: Path, binary: str, prints: str) -> None:
+    env = _fake_cli(tmp_path, binary, prints)
+    with pytest.raises(pytest.fail.Exception, match="pinned to"):
+        assert_pinned(binary, env)
+
+
+@pytest.mark.parametrize("binary", ["claude", "codex"])
+def test_the_pinned_version_passes_the_check(tmp_path: Path, binary: str) -> None:
+    prints = f"{pinned_version(binary)} (Claude Code)" if binary == "claude" else ""
+    prints = prints or f"codex-cli {pinned_version(binary)}"
+    env = _fake_cli(tmp_path, binary, prints)
+    assert assert_pinned(binary, env) == str(tmp_path / "fake-bin" / binary)
 
 
 def agent(fake: FakeAnthropic, **kw: Any) -> Any:

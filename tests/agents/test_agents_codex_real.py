@@ -12,6 +12,8 @@ import pytest
 from ghw.agents import AgentMode, AgentRequest, AgentSettings, make_agent
 from ghw.agents.testing.fake_openai import FakeOpenAIResponses
 
+from .test_agents_claude_real import assert_pinned
+
 WRITE_TURNS = [
     {"shell": "echo 'hello from the fake model' > hello.txt"},
     {"text": "Done: created."},
@@ -19,8 +21,9 @@ WRITE_TURNS = [
 
 
 @pytest.fixture(autouse=True)
-def codex(require_cli_fn: Callable[[str], str]) -> str:
-    return require_cli_fn("codex")
+def codex(require_cli_fn: Callable[[str], str], parent_env: dict[str, str]) -> str:
+    require_cli_fn("codex")
+    return assert_pinned("codex", parent_env)  # another version fails, it does not pass
 
 
 def agent(fake: FakeOpenAIResponses, tmp_path: Path, **kw: Any) -> Any:
