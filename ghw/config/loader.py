@@ -144,11 +144,13 @@ class Config:
             value = self._redacted(key)
             source = describe_source(self.sources.get(key, "default"))
             if value is None and key == "ledger":
+                source = "default: <issues_path>/ghw.db"
                 try:
                     value = self.ledger_path
-                    source = "default: <issues_path>/ghw.db"
+                except MissingIssuesPathError:
+                    value = "(needs issues_path)"
                 except ConfigError:
-                    value, source = "(needs issues_path)", "default: <issues_path>/ghw.db"
+                    value = "(issues_path is unusable: see `ghw config validate`)"
             elif value is None and key.startswith("agent.") and key != "agent.default":
                 value, source = self.values["agent.default"], "default: agent.default"
             elif value is None and key.startswith("prompts."):
