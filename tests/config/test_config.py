@@ -237,17 +237,12 @@ def test_agent_types_are_built_in_adapters(tmp_path: Path) -> None:
         load_config(write(tmp_path, ""), {"GHW_AGENTS_CODEX_TYPE": "nope"})
 
 
-def test_repos_are_kept_as_the_validator_returns_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import ghw.config.loader as loader
+def test_repos_are_kept_as_the_validator_returns_them(tmp_path: Path) -> None:
     from ghw.refs import validate_repo_or_pattern
 
-    # GitHub names are case-insensitive; the validator decides the canonical spelling, and the
-    # loader keeps what it returns (once), not what was written
-    monkeypatch.setattr(
-        loader, "validate_repo_or_pattern", lambda n: validate_repo_or_pattern(n).lower()
-    )
+    # GitHub names are case-insensitive; the validator decides the canonical spelling (ADR
+    # 0005: lower case), and the loader keeps what it returns, once, not what was written
+    assert validate_repo_or_pattern("Demo/Calc") == "demo/calc"
     cfg = load_config(write(tmp_path, "repos: [Demo/Calc, demo/calc, Octo/*]\n"), {})
     assert cfg["repos"] == ("demo/calc", "octo/*")
     cfg = load_config(write(tmp_path, ""), {"GHW_REPOS": "A/B,a/b"})
