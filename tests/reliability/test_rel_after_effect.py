@@ -40,6 +40,16 @@ FAULTS: dict[str, tuple[dict[str, Any], int, int]] = {
         ISSUES,
         201,
     ),
+    "pr_created_then_502": (
+        {"kind": "status", "status": 502, "path": f"/repos/{REPO}/pulls", "method": "POST"},
+        ISSUES,
+        201,
+    ),
+    "comment_posted_then_reset": (
+        {"kind": "reset", "regex": r"/issues/\d+/comments$", "method": "POST"},
+        ISSUES,
+        201,
+    ),
     "push_accepted_then_closed": (
         {"kind": "close", "regex": r"git-receive-pack$", "method": "POST"},
         1,
