@@ -216,14 +216,18 @@ def describe_source(source: str) -> str:
     return source
 
 
-def _fix_hint(key: str, yaml_example: str, text_example: str, source: str) -> str:
+def _fix_hint(key: str, yaml_example: str, text_example: str | None, source: str) -> str:
     """How to fix `key`, in the terms of where its value came from."""
+    if text_example is None and not source.startswith("file:"):
+        text_example = yaml_example
     if source.startswith("env:"):
         return f"Set {source[len('env:') :]}={text_example}, or unset it."
     if source == "flag":
         return f"Pass a valid value instead, e.g. {text_example}."
     if source == "command line":
         return f"Run e.g. `ghw config set {key} {text_example}`."
+    if text_example is None:  # maps: `ghw config set` cannot write them
+        return f"Fix it, e.g. `{key}: {yaml_example}`."
     return f"Fix it, e.g. `{key}: {yaml_example}`, or run `ghw config set {key} {text_example}`."
 
 
@@ -306,7 +310,11 @@ def _type_error(spec: KeySpec, key: str, value: Any, where: _Where, expected: st
         example = spec.choices[0]
     elif spec.kind in ("int", "duration", "url") and spec.default is not None:
         example = str(spec.default)
-    text_example = example.strip("[]").replace(", ", ",") if spec.kind == "list" else example
+    text_example: str | None = example
+    if spec.kind == "list":
+        text_example = example.strip("[]").replace(", ", ",")
+    elif spec.kind == "map":
+        text_example = None
     got = format_value(value, none="null")
     return ConfigError(
         f"{where.describe()}: `{key}` must be {expected}, got `{got}`. "
