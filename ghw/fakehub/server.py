@@ -5,6 +5,9 @@ One thread per connection, HTTP/1.1 keep-alive, Nagle off. Each request goes one
 * ``/_fakehub/…``       the control API (no auth, no faults, not logged);
 * ``/{o}/{r}.git/…``    git smart HTTP through ``git http-backend``;
 * anything else         the GitHub REST API: faults, then auth, then the route, then ETag/304.
+
+Faults with ``"when": "after"`` strike once the request has run (API and git alike): its answer is
+then dropped, replaced or delayed, while its effect stays (see ``faults.py``).
 """
 
 from __future__ import annotations
