@@ -14,7 +14,7 @@ import click
 import typer
 
 from ghw.cli.context import AppContext, StdoutClosed, silence_stream
-from ghw.cli.render import event_facts, history_json, tidy_help
+from ghw.cli.render import counts_text, event_facts, history_json, tidy_help
 from ghw.errors import GhwError, IllegalTransitionError, UsageError
 from ghw.ledger.records import ReplayReport
 from ghw.machine.events import Held, LoopHeld, LoopReleased, Released, RetryRequested
@@ -312,13 +312,19 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 
 async def _status_data(app_ctx: AppContext, config: Any) -> dict[str, Any]:
+    import socket
     from datetime import UTC, datetime
 
+    from ghw.ledger.store import default_is_alive
     from ghw.machine.states import FAILED
 
+    host = socket.gethostname()
+    registered = set(_config_repos(config))
     async with app_ctx.ledger(config, readonly=True) as ledger:
         repos: dict[str, dict[str, Any]] = {}
         for view in await ledger.repos():
+            if view.registered:
+                registered.add(view.stream_id)
             repos[view.stream_id] = {
                 "repo": view.stream_id,
                 "last_sync": view.last_sync,
@@ -327,6 +333,14 @@ async def _status_data(app_ctx: AppContext, config: Any) -> dict[str, Any]:
         for repo, state, count in await ledger.state_counts():
             entry = repos.setdefault(repo, {"repo": repo, "last_sync": None, "states": {}})
             entry["states"][state] = count
+        for name in registered:  # registered but never synced: listed too
+            repos.setdefault(name, {"repo": name, "last_sync": None, "states": {}})
+        for name, entry in list(repos.items()):
+            # removed with `ghw repo remove`, or only ever named with --repo: listed (and marked)
+            # only while it has issues in the ledger, whose history stays
+            entry["registered"] = name in registered
+            if not entry["registered"] and not entry["states"]:
+                del repos[name]
         failures = [
             {
                 "issue": v.stream_id,
@@ -349,6 +363,9 @@ async def _status_data(app_ctx: AppContext, config: Any) -> dict[str, Any]:
                 "expires": datetime.fromtimestamp(lease.expires_at, UTC).strftime(
                     "%Y-%m-%dT%H:%M:%SZ"
                 ),
+                # a process of this host that is gone (pid gone or reused); another host's
+                # holder is presumed alive until its lease expires
+                "holder_alive": default_is_alive(lease.holder, host),
             }
             for lease in await ledger.leases()
         ]
@@ -360,6 +377,7 @@ async def _status_data(app_ctx: AppContext, config: Any) -> dict[str, Any]:
                 "ok": c.ok,
                 "counts": c.counts,
                 "cost_usd": c.cost_usd,
+                "status": cycle_status(c, host),
             }
             for c in await ledger.cycles(10)
         ]
@@ -382,6 +400,23 @@ async def _status_data(app_ctx: AppContext, config: Any) -> dict[str, Any]:
         }
 
 
+def cycle_status(cycle: Any, host: str) -> str:
+    """``running``, ``ok``, ``failed``, ``interrupted`` (Ctrl+C/SIGTERM, ended cleanly) or
+    ``aborted`` (no CycleCompleted, and the process that ran it is gone: killed, crashed)."""
+    from ghw.ledger.records import Holder
+    from ghw.ledger.store import default_is_alive
+
+    if cycle.ended is None:
+        who = getattr(cycle, "holder", None) or {}
+        if not who.get("pid"):
+            return "running"  # no record of its process: it may still run
+        holder = Holder(str(who.get("host") or ""), int(who["pid"]), who.get("start"))
+        return "running" if default_is_alive(holder, host) else "aborted"
+    if getattr(cycle, "interrupted", False):
+        return "interrupted"
+    return "ok" if cycle.ok else "failed"
+
+
 def _print_status(app_ctx: AppContext, data: dict[str, Any], *, exists: bool) -> None:
     if not exists:
         app_ctx.echo(f"no ledger yet at {data['ledger']}: run `ghw init` or `ghw sync` first")
@@ -399,36 +434,44 @@ def _print_status(app_ctx: AppContext, data: dict[str, Any], *, exists: bool) ->
         counts = " · ".join(
             f"{s} {n}" for s, n in sorted(r["states"].items(), key=lambda kv: order.get(kv[0], 99))
         )
+        mark = "" if r.get("registered", True) else "  [not registered: history only]"
         app_ctx.echo(
-            f"  {r['repo']}  (last sync {r['last_sync'] or 'never'})  {counts or 'no issues'}"
+            f"  {r['repo']}  (last sync {r['last_sync'] or 'never'})  {counts or 'no issues'}{mark}"
         )
     if data["failures"]:
         app_ctx.echo("Failures:")
         for f in data["failures"]:
             retry = f"retry at {f['next_retry']}" if f["next_retry"] else "waits for `ghw retry`"
             app_ctx.echo(
-                f"  {f['issue']}  {f['state']}  attempts {f['attempts']}  {retry}  {f['error'] or ''}"
+                f"  {f['issue']}  {f['state']}  attempts {f['attempts']}  {retry}  {f['error'] or ''}".rstrip()
             )
     if data.get("held"):
         app_ctx.echo("Held:")
         for h in data["held"]:
-            app_ctx.echo(f"  {h['issue']}  reason {h['reason']}  (returns to {h['from']})")
+            back = f"  (returns to {h['from']})" if h["from"] else ""
+            app_ctx.echo(f"  {h['issue']}  reason {h['reason'] or '-'}{back}")
     if data.get("changed_since_plan"):
         app_ctx.echo("Changed since plan: " + ", ".join(data["changed_since_plan"]))
     if data["leases"]:
         app_ctx.echo("Leases:")
         for lease in data["leases"]:
             h = lease["holder"]
+            dead = "" if lease.get("holder_alive", True) else " (holder dead)"
             app_ctx.echo(
-                f"  {lease['issue']}  {lease['phase']}  pid {h['pid']}@{h['host']}  until {lease['expires']}"
+                f"  {lease['issue']}  {lease['phase']}  pid {h['pid']}@{h['host']}{dead}  "
+                f"until {lease['expires']}"
             )
     app_ctx.echo(f"Cost so far: ${data['cost_usd']:.4f}")
     if data["cycles"]:
         app_ctx.echo("Last cycles:")
         for c in data["cycles"]:
-            result = "running" if c["ok"] is None else ("ok" if c["ok"] else "FAILED")
+            result = c.get("status") or (
+                "running" if c["ok"] is None else ("ok" if c["ok"] else "failed")
+            )
+            counts = counts_text(c["counts"])
             app_ctx.echo(
-                f"  {c['id']}  {c['started']}  {result}  ${c['cost_usd']:.4f}  {c['counts']}"
+                f"  {c['id']}  {c['started']}  {result}  ${c['cost_usd']:.4f}"
+                + (f"  {counts}" if counts else "")
             )
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from ghw.ledger.records import StoredEvent
 
-__all__ = ["event_facts", "history_json"]
+__all__ = ["counts_text", "event_facts", "history_json", "tidy_help"]
 
 
 def _money(value: Any) -> str:
@@ -74,6 +74,21 @@ def event_facts(event: StoredEvent) -> str:
     elif t in ("Released", "RetryRequested") and p.get("by"):
         parts.append(f"by {p['by']}")
     return "; ".join(x for x in parts if x)
+
+
+def counts_text(counts: Any) -> str:
+    """``{'plan.completed': 3, 'sync.seen': 4}`` as ``plan.completed 3, sync.seen 4``."""
+    if not counts:
+        return ""
+    if not isinstance(counts, dict):
+        return str(counts)
+    parts = []
+    for key, value in counts.items():
+        if isinstance(value, dict):
+            parts.extend(f"{key}.{k} {v}" for k, v in value.items())
+        else:
+            parts.append(f"{key} {value}")
+    return ", ".join(parts)
 
 
 def history_json(stream_id: str, state: str | None, events: list[StoredEvent]) -> dict[str, Any]:
