@@ -116,6 +116,18 @@ def test_config_set_through_ghw_config_creates_the_file(
     assert path.read_text() == f"issues_path: {tmp_path / 'issues'}\n"
 
 
+def test_config_set_warns_of_a_missing_file_and_an_overriding_variable(
+    cfg: Path, env: dict[str, str]
+) -> None:
+    code, out, err = ghw(["--config", str(cfg), "config", "set", "prompts.plan", "plan.md"], env)
+    assert code == 0 and out == f"set prompts.plan in {cfg}\n"
+    assert err.startswith("warning: ") and "`prompts.plan`" in err and "does not exist" in err
+    env["GHW_PLAN_PARALLELISM"] = "5"
+    code, _out, err = ghw(["--config", str(cfg), "config", "set", "plan.parallelism", "3"], env)
+    assert code == 0 and "GHW_PLAN_PARALLELISM overrides `plan.parallelism`" in err
+    assert "parallelism: 3" in cfg.read_text()
+
+
 # --- config validate ----------------------------------------------------------------------------
 
 STRUCTURAL = [
