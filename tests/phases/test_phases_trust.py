@@ -32,6 +32,9 @@ async def test_a_downgraded_author_stays_skipped_through_later_304s(rig: Rig, bu
         view = await rig.view(2)
         assert view.state == "skipped" and not view.eligible, view
         assert "NONE" in view.skip_reason
+    # decided once, from the association GitHub listed, and recorded with it
+    changed = [e.payload for e in await rig.history(2) if e.type == "EligibilityChanged"]
+    assert [(p["eligible"], p["association"]) for p in changed] == [(False, "NONE")]
 
     result, out = await rig.run("plan", issue_numbers=[2])
     assert result.ok, out
