@@ -175,16 +175,33 @@ def init(
     issues_dir = Path(chosen).expanduser().resolve()
     from ghw.config.edit import write_atomic
 
-    issues_dir.mkdir(parents=True, exist_ok=True)
+    if issues_dir.exists() and not issues_dir.is_dir():
+        raise UsageError(
+            f"--issues-path {issues_dir} is a file, not a directory: give a directory for issue "
+            "files, workspaces and the ledger (it is created if missing)"
+        )
+    try:
+        issues_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"--issues-path {issues_dir}: cannot create the directory ({exc.strerror or exc}); "
+            "choose a directory you can write to"
+        ) from None
+    existed = path.exists()
     write_atomic(path, CONFIG_TEMPLATE.format(issues_path=_yaml_str(str(issues_dir))))
-    config = app_ctx.load_config()
 
     async def create() -> None:
         # only --force may initialise an existing empty or schema-less ledger file
         async with app_ctx.ledger(config, readonly=False, worker="cli:init", initialize=force):
             pass
 
-    _run(create())
+    try:
+        config = app_ctx.load_config()
+        _run(create())
+    except GhwError:
+        if not existed:  # leave no half-done init behind: the same command can run again
+            path.unlink(missing_ok=True)
+        raise
     app_ctx.echo(f"wrote {path}")
     app_ctx.echo(f"ledger {config.ledger_path}")
 

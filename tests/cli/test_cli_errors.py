@@ -214,3 +214,53 @@ def test_ledger_path_that_is_a_directory_exits_2(
     assert code == 2, (out, err)
     assert_clear(err, "ghw.db is a directory", "ghw config set ledger")
     assert "===" not in out
+
+
+# --- an existing file that is no ledger: refused, except by an explicit `ghw init --force` ------
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage, not SQLite\n"], ids=["empty", "garbage"])
+@pytest.mark.parametrize(
+    "args",
+    [["status"], ["status", "--json"], ["history", "demo/calc#1"], ["repo", "add", "a/b"]],
+    ids=lambda a: " ".join(a),
+)
+def test_unusable_ledger_file_exits_2_and_stays_as_it_was(
+    clean_env: dict[str, str], config: Path, args: list[str], content: bytes
+) -> None:
+    db = config.parent / "issues" / "ghw.db"
+    db.parent.mkdir(parents=True)
+    db.write_bytes(content)
+    code, out, err = run(clean_env, config, *args)
+    assert code == 2, (out, err)
+    assert_clear(err, str(db))
+    assert db.read_bytes() == content
+
+
+def test_init_force_initialises_an_empty_ledger_file(
+    clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**clean_env, "GHW_CONFIG": str(tmp_path / "config.yaml")}
+    db = tmp_path / "issues" / "ghw.db"
+    db.parent.mkdir()
+    db.write_bytes(b"")
+    code, _out, err = run(env, None, "init", "--issues-path", str(db.parent))
+    assert code == 2 and "--force" in err
+    assert db.read_bytes() == b""
+    assert not (tmp_path / "config.yaml").exists()  # no half-done init: the same command reruns
+    code, out, err = run(env, None, "init", "--issues-path", str(db.parent), "--force")
+    assert code == 0, err
+    assert f"ledger {db}" in out
+    code, out, err = run(env, None, "status", "--json")
+    assert code == 0, err
+
+
+def test_init_issues_path_that_is_a_file_exits_2(clean_env: dict[str, str], tmp_path: Path) -> None:
+    env = {**clean_env, "GHW_CONFIG": str(tmp_path / "config.yaml")}
+    target = tmp_path / "a-file"
+    target.write_text("x")
+    for where, needle in ((target, "is a file"), (target / "below", "cannot create")):
+        code, _out, err = run(env, None, "init", "--issues-path", str(where))
+        assert code == 2
+        assert_clear(err, "--issues-path", needle)
+    assert not (tmp_path / "config.yaml").exists()
