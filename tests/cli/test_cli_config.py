@@ -163,6 +163,8 @@ RUNTIME = [
     ("prompts:\n  plan: plan.md\n", "`prompts.plan`", 5),
     ("prompts:\n  review: /nonexistent/review.md\n", "`prompts.review`", 5),
     ("agents:\n  scripted:\n    script: play.yaml\n", "`agents.scripted.script`", 6),
+    # an agent no phase uses today still gets its script checked: `--agent bot` would use it
+    ("agents:\n  bot:\n    type: scripted\n    script: gone.yaml\n", "`agents.bot.script`", 7),
 ]
 
 
