@@ -102,7 +102,12 @@ def test_status_counts_per_state_per_repo(env: dict[str, str], inited: Path) -> 
     assert code == 0
     assert set(data) >= {"ledger", "repos", "failures", "leases", "cost_usd", "cycles"}
     assert data["repos"] == [
-        {"repo": "o/r", "last_sync": None, "states": {"planned": 1, "synced": 2}}
+        {
+            "repo": "o/r",
+            "last_sync": None,
+            "states": {"planned": 1, "synced": 2},
+            "registered": False,  # synced by name, never `ghw repo add`ed
+        }
     ]
     assert data["cost_usd"] == pytest.approx(0.12)
     code, out, _ = run_cli(["status"], env)
