@@ -12,6 +12,7 @@ Every error a user can cause or meet is a subclass of :class:`GhwError`; the CLI
     ├── AgentNotInstalledError    exit 2  a configured agent's CLI is missing
     └── LedgerError               exit 1  the ledger refused or failed an operation
         ├── LedgerTooNewError     exit 2  a ledger written by a newer ghw
+        ├── LedgerUnusableError   exit 2  not a ghw ledger: empty, foreign, garbage, a directory
         ├── LedgerLockedError     exit 1  another writer held the ledger past busy_timeout
         ├── LedgerFullError       exit 1  the ledger reached its size limit
         ├── ConcurrencyError              expected_version did not match (another writer won)
@@ -35,6 +36,7 @@ __all__ = [
     "LedgerFullError",
     "LedgerLockedError",
     "LedgerTooNewError",
+    "LedgerUnusableError",
     "MissingIssuesPathError",
     "StaleFenceError",
     "UsageError",
@@ -83,6 +85,13 @@ class LedgerError(GhwError):
 
 
 class LedgerTooNewError(LedgerError):
+    exit_code = 2
+
+
+class LedgerUnusableError(LedgerError):
+    """The ledger path holds no usable ghw ledger (empty or foreign file, garbage, a directory,
+    unreadable): nothing is created over it unless initialisation is asked for explicitly."""
+
     exit_code = 2
 
 

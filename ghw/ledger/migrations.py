@@ -4,28 +4,43 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
 import aiosqlite
 
-from ghw.errors import LedgerError, LedgerTooNewError
+from ghw.errors import LedgerError, LedgerTooNewError, LedgerUnusableError
 
 __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "check_creatable",
     "check_readable",
     "migrate",
+    "needs_rebuild",
     "projection_ddl",
     "schema_sql",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # from version N to N+1: SQL run in one transaction after a backup copy of the file
-MIGRATIONS: Mapping[int, str] = {}
+MIGRATIONS: Mapping[int, str] = {
+    # 2: the fold keeps an interrupted retry retryable and cycles record how they ended and who
+    # ran them; no table changes by hand: the projections are rebuilt (REBUILT_AT)
+    1: "",
+}
+# Versions whose fold differs from the one before: a ledger migrated across one of them has its
+# projections rebuilt from the events (in the migration's transaction), so `replay --verify`
+# keeps passing after an upgrade.
+REBUILT_AT: frozenset[int] = frozenset({2})
+
+
+def needs_rebuild(old_version: int) -> bool:
+    """Whether a ledger migrated from ``old_version`` needs its projections rebuilt."""
+    return old_version != 0 and any(old_version < v <= SCHEMA_VERSION for v in REBUILT_AT)
 
 
 def schema_sql() -> str:
@@ -73,8 +88,35 @@ async def check_readable(db: aiosqlite.Connection, path: Path) -> int:
     if version > SCHEMA_VERSION:
         raise _too_new(path, version)
     if version == 0 or not await _has_events_table(db):
-        raise LedgerError(f"{path} is not a ghw ledger (no events table); run `ghw init`")
+        raise _not_a_ledger(path)
     return version
+
+
+def _not_a_ledger(path: Path, what: str = "holds no ghw schema") -> LedgerUnusableError:
+    return LedgerUnusableError(
+        f"the ledger {path} {what}: it is not a ghw ledger, and ghw does not create one over an "
+        "existing file. If it held your history, restore it from a backup (docs/reliability.md, "
+        "Backups); to start a new, empty ledger there, run `ghw ledger init` (or "
+        "`ghw init --force`); or point `ledger` / `issues_path` at another place."
+    )
+
+
+async def check_creatable(db: aiosqlite.Connection, path: Path, *, create: bool) -> None:
+    """For writing opens, before anything is written (even WAL mode's header): a database with
+    no ghw schema version may get the schema only when it is empty and ``create`` is set."""
+    version = await _user_version(db)
+    if version > SCHEMA_VERSION:
+        raise _too_new(path, version)
+    if version != 0:
+        return
+    if await _has_events_table(db):
+        raise _not_a_ledger(path, "has an events table but no ghw schema version")
+    async with db.execute("SELECT COUNT(*) FROM sqlite_master") as cur:
+        row = await cur.fetchone()
+    if row and row[0]:
+        raise _not_a_ledger(path, "is an SQLite database with other tables")
+    if not create:
+        raise _not_a_ledger(path, "exists but is empty")
 
 
 def _backup(path: Path, version: int) -> Path:
@@ -92,20 +134,28 @@ def _backup(path: Path, version: int) -> Path:
     return target
 
 
-async def migrate(db: aiosqlite.Connection, path: Path) -> int:
-    """Bring the ledger to SCHEMA_VERSION (creating it when empty). Returns the old version."""
+async def migrate(
+    db: aiosqlite.Connection,
+    path: Path,
+    *,
+    create: bool = True,
+    rebuild: Callable[[aiosqlite.Connection], Awaitable[None]] | None = None,
+) -> int:
+    """Bring the ledger to SCHEMA_VERSION. Returns the old version (0: created now).
+
+    An empty database gets the schema only when ``create`` is set: for a file that did not exist
+    before this open, or when initialisation was asked for explicitly (``ghw ledger init``). An
+    existing empty file is otherwise refused: a ledger truncated or replaced by mistake must not
+    silently start over (every agent would run again). ``rebuild`` refolds the projections, in
+    the migration's transaction, when the fold changed between the two versions.
+    """
     version = await _user_version(db)
     if version > SCHEMA_VERSION:
         raise _too_new(path, version)
     if version == SCHEMA_VERSION:
         return version
     if version == 0:
-        if await _has_events_table(db):
-            raise LedgerError(f"{path} has an events table but no ghw schema version")
-        async with db.execute("SELECT COUNT(*) FROM sqlite_master") as cur:
-            row = await cur.fetchone()
-        if row and row[0]:
-            raise LedgerError(f"{path} is an SQLite file that is not a ghw ledger; choose another")
+        await check_creatable(db, path, create=create)
         await db.execute("BEGIN IMMEDIATE")
         try:
             for statement in _statements(schema_sql()):
@@ -122,6 +172,8 @@ async def migrate(db: aiosqlite.Connection, path: Path) -> int:
         for step in range(version, SCHEMA_VERSION):
             for statement in _statements(MIGRATIONS[step]):
                 await db.execute(statement)
+        if rebuild is not None and needs_rebuild(version):
+            await rebuild(db)
         await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         await db.execute("COMMIT")
     except BaseException:

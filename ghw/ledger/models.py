@@ -94,6 +94,8 @@ class CycleRow(SQLModel, table=True):
     errors: str = "[]"
     cost_usd: float = 0.0
     last_seq: int
+    interrupted: int = 0
+    holder: str = "{}"
 
 
 class LoopRow(SQLModel, table=True):

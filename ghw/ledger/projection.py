@@ -63,6 +63,8 @@ CYCLE_COLUMNS = (
     "errors",
     "cost_usd",
     "last_seq",
+    "interrupted",
+    "holder",
 )
 LOOP_COLUMNS = ("stream_id", "version", "held", "reason", "since", "last_seq")
 
@@ -161,6 +163,8 @@ def cycle_row(view: CycleView) -> tuple[Any, ...]:
         json.dumps(view.errors),
         view.cost_usd,
         view.last_seq,
+        int(view.interrupted),
+        json.dumps(view.holder, sort_keys=True),
     )
 
 
@@ -176,6 +180,8 @@ def cycle_from_row(row: Sequence[Any]) -> CycleView:
         errors=json.loads(row[7]),
         cost_usd=row[8],
         last_seq=row[9],
+        interrupted=bool(row[10]),
+        holder=json.loads(row[11]),
     )
 
 

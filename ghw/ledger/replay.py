@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -17,12 +17,14 @@ from ghw.errors import IllegalTransitionError
 from ghw.ledger.hashing import GENESIS, event_hash_from_texts
 from ghw.ledger.projection import APPLIERS, PROJECTION_TABLES, row_for
 from ghw.ledger.records import ReplayReport
-from ghw.ledger.store import Ledger
 from ghw.machine.events import EVENT_TYPES
 from ghw.machine.fold import apply, stream_kind
 from ghw.machine.upcast import upcast
 
-__all__ = ["replay"]
+if TYPE_CHECKING:  # the ledger calls Folder when it migrates: no import at run time
+    from ghw.ledger.store import Ledger
+
+__all__ = ["Folder", "replay"]
 
 
 def _loads(text: str) -> Any:
@@ -37,7 +39,7 @@ def _loads(text: str) -> Any:
 class _Row:
     """A stored event as the fold sees it (cheaper than building a StoredEvent)."""
 
-    __slots__ = ("payload", "seq", "stream_id", "ts", "type", "version")
+    __slots__ = ("_actor", "payload", "seq", "stream_id", "ts", "type", "version")
 
     def __init__(self, row: tuple[Any, ...], payload: dict[str, Any]) -> None:
         self.seq = row[0]
@@ -46,6 +48,86 @@ class _Row:
         self.type = row[4]
         self.payload = payload
         self.ts = row[7]
+        self._actor = row[8]
+
+    @property
+    def actor(self) -> Any:
+        # parsed only when a fold asks (cycles): most events never need it
+        return _loads(self._actor)
+
+
+class Folder:
+    """Folds raw event rows, in seq order, into every stream's view; with ``verify`` it also
+    checks seq continuity, per-stream versions and the hash chain, remembering the first bad
+    seq. Shared by ``ghw replay`` and the migration that rebuilds projections."""
+
+    def __init__(self, *, verify: bool = False) -> None:
+        self.verify = verify
+        self.views: dict[str, Any] = {}
+        self.kinds: dict[str, str] = {}
+        self.events = 0
+        self.bad: tuple[int, str] | None = None
+        self._prev_hash = GENESIS
+        self._expected_seq = 1
+        self._current = {name: cls.SCHEMA_VERSION for name, cls in EVENT_TYPES.items()}
+
+    def flag(self, seq: int, problem: str) -> None:
+        if self.bad is None or seq < self.bad[0]:
+            self.bad = (seq, problem)
+
+    def feed(self, rows: list[tuple[Any, ...]]) -> None:
+        verify, views, kinds, current, loads = (
+            self.verify,
+            self.views,
+            self.kinds,
+            self._current,
+            _loads,
+        )
+        for row in rows:
+            seq = row[0]
+            if verify and self.bad is None:
+                if seq != self._expected_seq:
+                    self.flag(
+                        self._expected_seq, f"seq {self._expected_seq} is missing (next is {seq})"
+                    )
+                elif row[12] != self._prev_hash:
+                    self.flag(seq, "prev_hash does not match the previous event's hash")
+                elif event_hash_from_texts(self._prev_hash, row) != row[13]:
+                    self.flag(
+                        seq, "hash does not match the event's content (altered after writing)"
+                    )
+            self._expected_seq = seq + 1
+            self._prev_hash = row[13]
+            self.events += 1
+            sid = row[2]
+            kind = kinds.get(sid)
+            if kind is None:
+                kind = kinds[sid] = stream_kind(sid)
+            view = views.get(sid)
+            if verify and row[3] != (view.version if view is not None else 0) + 1:
+                self.flag(
+                    seq, f"{sid}: version {row[3]} does not follow {getattr(view, 'version', 0)}"
+                )
+            try:
+                payload = loads(row[6])
+                if row[5] != current.get(row[4], row[5]):
+                    payload, _ = upcast(row[4], row[5], payload)
+                rec = _Row(row, payload)
+                if kind == "issue":
+                    views[sid] = apply(view, rec, in_place=True)
+                else:
+                    views[sid] = APPLIERS[kind](view, rec)
+            except (IllegalTransitionError, ValueError, KeyError, TypeError) as exc:
+                self.flag(seq, f"{sid}: {exc}")
+                if not verify:
+                    raise
+
+    def rows(self) -> dict[str, list[tuple[Any, ...]]]:
+        """The rebuilt projection rows, per kind, ordered by stream id."""
+        rebuilt: dict[str, list[tuple[Any, ...]]] = {k: [] for k in PROJECTION_TABLES}
+        for sid in sorted(self.views):
+            rebuilt[self.kinds[sid]].append(row_for(self.kinds[sid], self.views[sid]))
+        return rebuilt
 
 
 async def replay(
@@ -59,70 +141,26 @@ async def replay(
     """
     started = time.perf_counter()
     report = ReplayReport(until=until, verified=None)
-    views: dict[str, Any] = {}
-    kinds: dict[str, str] = {}
-    prev_hash = GENESIS
-    expected_seq = 1
-    bad: tuple[int, str] | None = None
-
-    def flag(seq: int, problem: str) -> None:
-        nonlocal bad
-        if bad is None or seq < bad[0]:
-            bad = (seq, problem)
-
-    loads = _loads
-    current = {name: cls.SCHEMA_VERSION for name, cls in EVENT_TYPES.items()}
+    folder = Folder(verify=verify)
     async for rows in ledger.read_raw(0, until):
-        for row in rows:
-            seq = row[0]
-            if verify and bad is None:
-                if seq != expected_seq:
-                    flag(expected_seq, f"seq {expected_seq} is missing (next is {seq})")
-                elif row[12] != prev_hash:
-                    flag(seq, "prev_hash does not match the previous event's hash")
-                elif event_hash_from_texts(prev_hash, row) != row[13]:
-                    flag(seq, "hash does not match the event's content (altered after writing)")
-            expected_seq = seq + 1
-            prev_hash = row[13]
-            report.events += 1
-            sid = row[2]
-            kind = kinds.get(sid)
-            if kind is None:
-                kind = kinds[sid] = stream_kind(sid)
-            view = views.get(sid)
-            if verify and row[3] != (view.version if view is not None else 0) + 1:
-                flag(seq, f"{sid}: version {row[3]} does not follow {getattr(view, 'version', 0)}")
-            try:
-                payload = loads(row[6])
-                if row[5] != current.get(row[4], row[5]):
-                    payload, _ = upcast(row[4], row[5], payload)
-                rec = _Row(row, payload)
-                if kind == "issue":
-                    views[sid] = apply(view, rec, in_place=True)
-                else:
-                    views[sid] = APPLIERS[kind](view, rec)
-            except (IllegalTransitionError, ValueError, KeyError, TypeError) as exc:
-                flag(seq, f"{sid}: {exc}")
-                if not verify:
-                    raise
-    report.streams = len(views)
-    rebuilt: dict[str, list[tuple[Any, ...]]] = {k: [] for k in PROJECTION_TABLES}
-    for sid in sorted(views):
-        rebuilt[kinds[sid]].append(row_for(kinds[sid], views[sid]))
+        folder.feed(rows)
+    report.events = folder.events
+    report.streams = len(folder.views)
+    rebuilt = folder.rows()
     if verify and until is None:
         for kind in PROJECTION_TABLES:
             stored = await ledger.projection_rows(kind)
-            _compare(kind, rebuilt[kind], stored, flag)
+            _compare(kind, rebuilt[kind], stored, folder.flag)
     if verify:
-        report.verified = bad is None
-        if bad is not None:
-            report.first_bad_seq, report.problem = bad
+        report.verified = folder.bad is None
+        if folder.bad is not None:
+            report.first_bad_seq, report.problem = folder.bad
     elif until is None and write:
         await ledger.replace_projections(rebuilt)
     report.issues = [
         {"issue": sid, "state": v.state, "version": v.version}
-        for sid, v in sorted(views.items())
-        if kinds[sid] == "issue"
+        for sid, v in sorted(folder.views.items())
+        if folder.kinds[sid] == "issue"
     ]
     report.seconds = round(time.perf_counter() - started, 6)
     return report

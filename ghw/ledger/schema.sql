@@ -1,4 +1,4 @@
--- ghw ledger schema, version 1. Read top to bottom: the log, its guards, the read models, leases.
+-- ghw ledger schema, version 2. Read top to bottom: the log, its guards, the read models, leases.
 -- The events table is the only truth; every other table is derived from it (projections, rebuilt
 -- by `ghw replay`) or operational (leases, which say who works on what right now).
 
@@ -97,7 +97,9 @@ CREATE TABLE IF NOT EXISTS cycles (
     counts    TEXT NOT NULL DEFAULT '{}',
     errors    TEXT NOT NULL DEFAULT '[]',
     cost_usd  REAL NOT NULL DEFAULT 0,
-    last_seq  INTEGER NOT NULL
+    last_seq  INTEGER NOT NULL,
+    interrupted INTEGER NOT NULL DEFAULT 0,
+    holder    TEXT NOT NULL DEFAULT '{}'        -- JSON {host, pid, start} of the cycle's process
 );
 CREATE INDEX IF NOT EXISTS cycles_started ON cycles (started);
 

@@ -8,6 +8,7 @@ disagree with the log, and two processes can never claim the same issue.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import json
@@ -15,7 +16,7 @@ import os
 import socket
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,10 +32,17 @@ from ghw.errors import (
     LedgerError,
     LedgerFullError,
     LedgerLockedError,
+    LedgerUnusableError,
     StaleFenceError,
 )
 from ghw.ledger.hashing import GENESIS, HASHED_FIELDS, BatchHasher, canonical_text
-from ghw.ledger.migrations import SCHEMA_VERSION, check_readable, migrate, projection_ddl
+from ghw.ledger.migrations import (
+    SCHEMA_VERSION,
+    check_creatable,
+    check_readable,
+    migrate,
+    projection_ddl,
+)
 from ghw.ledger.projection import (
     APPLIERS,
     FROM_ROW,
@@ -53,9 +61,10 @@ from ghw.ledger.records import (
     Takeover,
     process_start_time,
 )
+from ghw.ledger.replay import Folder
 from ghw.machine.events import Event, LeaseExpired
 from ghw.machine.fold import apply, stream_kind
-from ghw.machine.states import RUNNING, STEP_OF_RUNNING
+from ghw.machine.states import FAILED, RUNNING, STEP_OF_RUNNING
 from ghw.machine.upcast import upcast
 from ghw.machine.view import IssueView
 
@@ -129,6 +138,29 @@ async def _insert_rows(
         await db.execute(_multi_row_sql(verb, table, columns, len(chunk)), params)
 
 
+_UNUSABLE = ("not a database", "unable to open", "malformed", "readonly database", "disk I/O")
+
+
+def _unusable(exc: sqlite3.Error, path: Path) -> LedgerUnusableError | None:
+    """An open that failed because of the file itself (not a lock): exit 2, with the fix."""
+    text = str(exc)
+    if not any(marker in text for marker in _UNUSABLE):
+        return None
+    if path.is_dir():
+        what = "is a directory"
+        fix = "point `ledger` (or `issues_path`) at a file path, e.g. <issues_path>/ghw.db"
+    elif "unable to open" in text or "readonly" in text:
+        what = f"cannot be opened ({text})"
+        fix = "check that its directory exists and that ghw may read and write it"
+    else:
+        what = f"is not a usable SQLite database ({text})"
+        fix = (
+            "restore it from a backup (docs/reliability.md, Backups), or point `ledger` at "
+            "another file"
+        )
+    return LedgerUnusableError(f"the ledger {path} {what}: {fix}; nothing was changed.")
+
+
 def _translate(exc: sqlite3.Error, path: Path) -> LedgerError:
     text = str(exc)
     if "locked" in text or "busy" in text:
@@ -143,6 +175,60 @@ def _translate(exc: sqlite3.Error, path: Path) -> LedgerError:
             "`ledger_max_pages`, then run the command again."
         )
     return LedgerError(f"ledger {path}: {text}")
+
+
+_WAL_SIZE_LIMIT = 64 * 1024 * 1024
+
+
+async def _to_the_end(awaitable: Awaitable[Any]) -> Any:
+    """Await ``awaitable`` to its outcome even when the calling task is cancelled meanwhile;
+    the cancellation is raised afterwards. For statements that run on aiosqlite's thread
+    anyway: the caller must learn how they ended before it decides what to do next."""
+    task = asyncio.ensure_future(awaitable)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not task.done():
+            with contextlib.suppress(BaseException):
+                await asyncio.wait({task})
+        if task.done() and not task.cancelled() and task.exception() is None:
+            raise
+        if task.done() and not task.cancelled():
+            raise task.exception() from None  # type: ignore[misc]
+        raise
+
+
+async def _rebuild_projections(db: aiosqlite.Connection) -> None:
+    """Refold every event into fresh projections, inside the caller's transaction (a migration
+    across a fold change)."""
+    folder = Folder()
+    after = 0
+    while True:
+        rows = list(
+            await db.execute_fetchall(
+                f"{_EVENT_SELECT} WHERE seq > ? ORDER BY seq LIMIT 20000", (after,)
+            )
+        )
+        if not rows:
+            break
+        folder.feed(rows)
+        after = rows[-1][0]
+    await _replace_projections_in_tx(db, folder.rows())
+
+
+async def _replace_projections_in_tx(
+    db: aiosqlite.Connection, rows_by_kind: dict[str, list[tuple[Any, ...]]]
+) -> None:
+    for kind, (table, columns) in PROJECTION_TABLES.items():
+        new = f"{table}_rebuild"
+        await db.execute(f"DROP TABLE IF EXISTS {new}")
+        for statement in projection_ddl(table, new):
+            await db.execute(statement)
+        await _insert_rows(db, "INSERT OR REPLACE", new, columns, rows_by_kind.get(kind, []))
+        await db.execute(f"DROP TABLE {table}")
+        await db.execute(f"ALTER TABLE {new} RENAME TO {table}")
+        for statement in projection_ddl(table, table, indexes_only=True):
+            await db.execute(statement)
 
 
 def _decode_event(row: Sequence[Any]) -> StoredEvent:
@@ -197,6 +283,7 @@ class Ledger:
         self._actor = {"host": host, "pid": os.getpid(), "worker": worker}
         self._is_alive = is_alive or (lambda h: default_is_alive(h, host))
         self._lock = asyncio.Lock()
+        self._busy_ms = 5000
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -212,13 +299,23 @@ class Ledger:
         max_page_count: int | None = None,
         is_alive: Callable[[Holder], bool] | None = None,
         host: str | None = None,
+        initialize: bool = False,
     ) -> Ledger:
         """Open (and, when writing, create or migrate) the ledger at ``path``.
 
         Read-only opens use ``mode=ro``: they never create, migrate or checkpoint, so the file's
-        bytes stay as they are.
+        bytes stay as they are. A writing open creates the ledger only where no file exists; an
+        existing file that is empty or holds no ghw schema is refused
+        (:class:`LedgerUnusableError`, exit 2) unless ``initialize`` asks for it explicitly
+        (``ghw ledger init``, ``ghw init --force``).
         """
         p = Path(path)
+        memory = str(path) == ":memory:"
+        if not memory and p.is_dir():
+            raise LedgerUnusableError(
+                f"the ledger {p} is a directory: point `ledger` (or `issues_path`) at a file "
+                "path, e.g. <issues_path>/ghw.db; nothing was changed."
+            )
         if readonly:
             if not p.exists():
                 raise LedgerError(
@@ -229,27 +326,42 @@ class Ledger:
                 f"file:{quote(str(p.resolve()))}?mode=ro", uri=True, isolation_level=None
             )
         else:
-            p.parent.mkdir(parents=True, exist_ok=True)
-            db = await aiosqlite.connect(str(p), isolation_level=None)
+            create = memory or initialize or not p.exists()
+            if not memory:
+                try:
+                    p.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise LedgerUnusableError(
+                        f"the ledger's directory {p.parent} cannot be created ({exc.strerror}): "
+                        "point `ledger` or `issues_path` at a writable place; nothing was changed."
+                    ) from None
+            try:
+                db = await aiosqlite.connect(str(p), isolation_level=None)
+            except sqlite3.Error as exc:
+                raise (_unusable(exc, p) or _translate(exc, p)) from None
         try:
             await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             if readonly:
                 await db.execute("PRAGMA query_only = 1")
                 await check_readable(db, p)
             else:
+                await check_creatable(db, p, create=create)
                 await db.execute("PRAGMA journal_mode = WAL")
                 # NORMAL in WAL: a power cut may lose the last commits, never corrupt (ADR 0001)
                 await db.execute("PRAGMA synchronous = NORMAL")
+                # after each checkpoint that resets the WAL, truncate it back to this size, so a
+                # burst behind a long reader does not keep a huge -wal file for ever
+                await db.execute(f"PRAGMA journal_size_limit = {_WAL_SIZE_LIMIT}")
                 if max_page_count:
                     await db.execute(f"PRAGMA max_page_count = {int(max_page_count)}")
-                await migrate(db, p)
+                await migrate(db, p, create=create, rebuild=_rebuild_projections)
         except sqlite3.Error as exc:
             await db.close()
-            raise _translate(exc, p) from None
+            raise (_unusable(exc, p) or _translate(exc, p)) from None
         except BaseException:
             await db.close()
             raise
-        return cls(
+        ledger = cls(
             db,
             p,
             readonly=readonly,
@@ -258,9 +370,37 @@ class Ledger:
             is_alive=is_alive,
             host=host or socket.gethostname(),
         )
+        ledger._busy_ms = int(busy_timeout * 1000)
+        return ledger
 
     async def close(self) -> None:
-        await self._db.close()
+        """Close the connection; a writer first checkpoints the WAL into the main file, so that
+        ``ghw.db`` alone is a whole copy once no ghw process has it open."""
+        try:
+            if not self.readonly:
+                await self.checkpoint()
+        finally:
+            await self._db.close()
+
+    async def checkpoint(self) -> bool:
+        """Copy the WAL into the database file and truncate it; True when it was complete.
+
+        Never waits long: a reader still inside a transaction (another process) keeps part of
+        the WAL, which a later checkpoint copies.
+        """
+        async with self._lock:
+            if self._db.in_transaction:
+                return False
+            try:
+                await self._db.execute("PRAGMA busy_timeout = 200")
+                rows = await self._db.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error:
+                return False
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    await self._db.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+        row = next(iter(rows), None)
+        return bool(row is not None and row[0] == 0 and row[1] == row[2])
 
     async def __aenter__(self) -> Ledger:
         return self
@@ -275,29 +415,50 @@ class Ledger:
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction, safe under cancellation.
+
+        Every statement runs on aiosqlite's thread whether or not its awaiting task is cancelled,
+        so a cancellation can never be allowed to skip the end of a transaction: cancelled while
+        BEGIN waits for the lock (or anywhere in the body), the transaction is rolled back before
+        the cancellation goes on; cancelled while COMMIT runs, the commit's outcome is awaited
+        first. The connection is never left inside a transaction.
+        """
         if self.readonly:
             raise LedgerError(f"the ledger {self.path} was opened read-only")
         async with self._lock:
             try:
-                await self._db.execute("BEGIN IMMEDIATE")
+                await _to_the_end(self._db.execute("BEGIN IMMEDIATE"))
             except sqlite3.Error as exc:
                 raise _translate(exc, self.path) from None
+            except BaseException:
+                await self._rollback()
+                raise
             try:
                 yield self._db
             except BaseException as exc:
-                # SQLite rolls back by itself on some errors (SQLITE_FULL): a second ROLLBACK
-                # would fail and hide the real error.
-                if self._db.in_transaction:
-                    await self._db.execute("ROLLBACK")
+                await self._rollback()
                 if isinstance(exc, sqlite3.Error):
                     raise _translate(exc, self.path) from None
                 raise
             try:
-                await self._db.execute("COMMIT")
+                await _to_the_end(self._db.execute("COMMIT"))
             except sqlite3.Error as exc:
-                if self._db.in_transaction:
-                    await self._db.execute("ROLLBACK")
+                await self._rollback()
                 raise _translate(exc, self.path) from None
+            except BaseException:
+                await self._rollback()
+                raise
+
+    async def _rollback(self) -> None:
+        """Roll back whatever transaction is open, even from a cancelled task."""
+        # SQLite rolls back by itself on some errors (SQLITE_FULL): a second ROLLBACK would fail
+        # and hide the real error; a BEGIN that never ran leaves nothing to roll back.
+        with contextlib.suppress(sqlite3.Error):
+            await _to_the_end(self._rollback_if_open())
+
+    async def _rollback_if_open(self) -> None:
+        if self._db.in_transaction:
+            await self._db.execute("ROLLBACK")
 
     # Reads run start to finish in one call on aiosqlite's thread. With a cursor kept across
     # awaits, another task's BEGIN IMMEDIATE could run while the SELECT is still open: the
@@ -538,7 +699,10 @@ class Ledger:
             if view is None or view.state not in RUNNING:
                 await self._db.execute("DELETE FROM leases WHERE stream_id = ?", (lease.stream_id,))
                 continue
-            next_retry = backoff(view) if (backoff and reason == "expired") else None
+            if reason == "expired":
+                next_retry = backoff(view) if backoff else None
+            else:
+                next_retry = self._ready_again(view)
             event = LeaseExpired(
                 reason=reason,
                 holder=lease.holder.as_dict(),
@@ -715,8 +879,18 @@ class Ledger:
                 (pgid, leader_start, claim.stream_id, claim.token),
             )
 
-    async def release(self, claim: Claim, reason: str = "interrupted") -> bool:
+    def _ready_again(self, view: IssueView) -> str | None:
+        """The retry time of a step that ends without counting an attempt: a retry claimed from
+        a failed state was ready (its back-off over), so it is ready again now; a first attempt
+        goes back to a state that needs no retry time."""
+        return format_ts(self._clock()) if view.claimed_from in FAILED else None
+
+    async def release(
+        self, claim: Claim, reason: str = "interrupted", *, max_attempts: int = 3
+    ) -> bool:
         """End an unfinished step: ``LeaseExpired{reason}`` and the lease deleted, atomically.
+
+        No attempt is counted, and the issue is exactly as retryable as before its claim.
 
         Returns False when the lease was already gone (nothing to do).
         """
@@ -734,6 +908,8 @@ class Ledger:
                 reason=reason,
                 holder=claim.holder.as_dict(),
                 phase=STEP_OF_RUNNING[view.state][0],
+                max_attempts=max_attempts,
+                next_retry_at=self._ready_again(view),
             )
             await self._append_in_tx(
                 [AppendRequest(claim.stream_id, view.version, [event], claim)], None, None, None
@@ -864,18 +1040,7 @@ class Ledger:
     async def replace_projections(self, rows_by_kind: dict[str, list[tuple[Any, ...]]]) -> None:
         """Swap in rebuilt projections: fill new tables, then drop and rename, one transaction."""
         async with self._write() as db:
-            for kind, (table, columns) in PROJECTION_TABLES.items():
-                new = f"{table}_rebuild"
-                await db.execute(f"DROP TABLE IF EXISTS {new}")
-                for statement in projection_ddl(table, new):
-                    await db.execute(statement)
-                await _insert_rows(
-                    db, "INSERT OR REPLACE", new, columns, rows_by_kind.get(kind, [])
-                )
-                await db.execute(f"DROP TABLE {table}")
-                await db.execute(f"ALTER TABLE {new} RENAME TO {table}")
-                for statement in projection_ddl(table, table, indexes_only=True):
-                    await db.execute(statement)
+            await _replace_projections_in_tx(db, rows_by_kind)
 
     @property
     def schema_version(self) -> int:

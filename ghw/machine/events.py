@@ -386,6 +386,7 @@ class CycleStarted(Event):
     phases: list[str] = field(default_factory=list)
     filters: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    holder: dict[str, Any] = field(default_factory=dict)  # {host, pid, start} of the process
 
 
 @dataclass(frozen=True, kw_only=True)

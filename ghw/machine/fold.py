@@ -184,12 +184,26 @@ def apply(view: IssueView | None, event: EventRecord, *, in_place: bool = False)
         new.pr_number = int(p["number"])
         new.pr_url = p.get("url") or None
     elif etype == "LeaseExpired":
+        exhausted = _condition("exhausted", p, view)
         if p.get("reason") == "expired":
             new.attempts += 1
             new.last_error = f"lease expired ({STEP_OF_RUNNING[before][0]} step)"
+            if exhausted:
+                new.last_error += (
+                    f"; attempts exhausted ({new.attempts}/{p.get('max_attempts', 3)}): "
+                    "waits for `ghw retry`"
+                )
             new.last_error_kind = "expired"
         new.claimed_from = None
-        new.next_retry_at = None if dest in FAILED else p.get("next_retry_at")
+        if exhausted:
+            new.next_retry_at = None
+        else:
+            # An end that counts no attempt leaves the issue as retryable as before its claim:
+            # a retry claimed from a failed state was ready, so it is ready again. Events from
+            # before ghw wrote that time into the payload get the event's own time.
+            new.next_retry_at = p.get("next_retry_at")
+            if new.next_retry_at is None and dest in FAILED and p.get("reason") != "expired":
+                new.next_retry_at = event.ts
     elif etype == "Held":
         new.held_from = (claimed_from if before in RUNNING else None) or before
         new.held_reason = p.get("reason")
@@ -269,12 +283,29 @@ class CycleView:
     errors: list[str] = field(default_factory=list)
     cost_usd: float = 0.0
     last_seq: int = 0
+    interrupted: bool = False
+    # the process that ran the cycle ({host, pid, start}), so `status` can tell a cycle still
+    # running from one whose process died before CycleCompleted
+    holder: dict[str, Any] = field(default_factory=dict)
+
+
+def _cycle_holder(event: EventRecord) -> dict[str, Any]:
+    holder = event.payload.get("holder")
+    if isinstance(holder, dict) and holder:
+        return dict(holder)
+    actor = getattr(event, "actor", None) or {}  # cycles recorded before CycleStarted.holder
+    return {"host": actor.get("host"), "pid": actor.get("pid"), "start": None} if actor else {}
 
 
 def apply_cycle(view: CycleView | None, event: EventRecord) -> CycleView:
     p = event.payload
     if event.type == "CycleStarted" and view is None:
-        new = CycleView(stream_id=event.stream_id, number=p.get("number"), started=event.ts)
+        new = CycleView(
+            stream_id=event.stream_id,
+            number=p.get("number"),
+            started=event.ts,
+            holder=_cycle_holder(event),
+        )
     elif event.type == "CycleCompleted" and view is not None and view.ended is None:
         new = copy.copy(view)
         new.ended = event.ts
@@ -282,6 +313,7 @@ def apply_cycle(view: CycleView | None, event: EventRecord) -> CycleView:
         new.counts = dict(p.get("counts") or {})
         new.errors = list(p.get("errors") or [])
         new.cost_usd = float(p.get("cost_usd") or 0.0)
+        new.interrupted = bool(p.get("interrupted"))
     else:
         state = "new" if view is None else ("ended" if view.ended else "started")
         raise IllegalTransitionError(event.stream_id, state, event.type)
