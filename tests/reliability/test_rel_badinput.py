@@ -297,14 +297,28 @@ def test_rel_badinput_invalid_config_file(cfg_site: Site, text: str, expect: str
     assert _ledger_digest(cfg_site) == before
 
 
-@pytest.mark.parametrize("every", ["", "10", "1x", "-5m", "0s", "5m1h", "1.5h", "1h 30m", "∞"])
+@pytest.mark.parametrize(
+    "every",
+    ["", "10", "1x", "-5m", "0s", "5m1h", "1.5h", "1h 30m", "∞", "2999999d", "99999999999d"],
+)
 def test_rel_badinput_invalid_loop_duration(cfg_site: Site, every: str) -> None:
     before = _ledger_digest(cfg_site)
     res = cfg_site.ghw("loop", "--every", every, "--max-cycles", "1")
     err = res.stdout + res.stderr
     assert res.returncode == 2, err
     assert "Traceback" not in err
-    assert "45s" in err or "greater than" in err or "> 0" in err or "must be" in err, err
+    assert any(s in err for s in ("45s", "greater than", "> 0", "must be", "too long")), err
+    assert _ledger_digest(cfg_site) == before
+
+
+@pytest.mark.parametrize("cron", ["0 0 31 2 *", "0 0 30 2 *", "61 * * * *", "* * *"])
+def test_rel_badinput_invalid_or_never_matching_cron(cfg_site: Site, cron: str) -> None:
+    before = _ledger_digest(cfg_site)
+    res = cfg_site.ghw("loop", "--cron", cron, "--max-cycles", "1")
+    err = res.stdout + res.stderr
+    assert res.returncode == 2, err
+    assert "Traceback" not in err and "===" not in res.stdout
+    assert repr(cron) in err and "*/15 * * * *" in err, err
     assert _ledger_digest(cfg_site) == before
 
 
