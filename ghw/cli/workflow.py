@@ -128,19 +128,15 @@ def check_github_token(config: Any, phases: tuple[str, ...], environ: Mapping[st
 
 def _prepare(app_ctx: AppContext, orch: Any) -> Any:
     """Everything that can be wrong before any work: exit 2, nothing written to the ledger."""
+    from ghw.config import check_runtime_files
     from ghw.logs import get_logger
 
     config = orch.load_config()  # configuration errors: exit 2 before any work
     app_ctx.setup_logging(config)
     try:
         check_ledger_path(config.ledger_path)
+        check_runtime_files(config, orch.phases)  # prompt and script files the phases read
         check_github_token(config, orch.phases, orch.environ)
-        # prompt and script files that the phases will read (ghw.config, when present)
-        from ghw import config as config_pkg
-
-        check_runtime_files = getattr(config_pkg, "check_runtime_files", None)
-        if check_runtime_files is not None:  # TODO: call it directly once ghw.config has it
-            check_runtime_files(config, orch.phases)
     except ConfigError as exc:
         get_logger().critical("configuration error", error=exc.message)
         raise

@@ -264,3 +264,19 @@ def test_init_issues_path_that_is_a_file_exits_2(clean_env: dict[str, str], tmp_
         assert code == 2
         assert_clear(err, "--issues-path", needle)
     assert not (tmp_path / "config.yaml").exists()
+
+
+def test_missing_prompt_file_exits_2_before_any_work(
+    clean_env: dict[str, str], config: Path
+) -> None:
+    data = yaml.safe_load(config.read_text())
+    data["prompts"] = {"plan": str(config.parent / "no-such-prompt.md")}
+    config.write_text(yaml.safe_dump(data))
+    env = {**clean_env, "GITHUB_TOKEN": "t0k3n"}
+    for args in (["plan"], ["cycle"], ["loop", "--every", "1m", "--max-cycles", "1"]):
+        code, out, err = run(env, config, "--log-format", "json", *args)
+        assert code == 2, (args, err)
+        assert_clear(err, "prompts.plan", "no-such-prompt.md")
+        assert '"level": "critical"' in err
+        assert "===" not in out
+    assert not (config.parent / "issues" / "ghw.db").exists()
