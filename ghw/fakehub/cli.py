@@ -95,4 +95,7 @@ def serve(
 
 
 def main() -> None:
-    app()
+    from ghw.cli.render import tidy_help
+
+    # the same help and error hints as `ghw fakehub` (no "(env var: 'None')", no "[default: None]")
+    tidy_help(typer.main.get_command(app))()
