@@ -188,7 +188,13 @@ def init(
             "choose a directory you can write to"
         ) from None
     existed = path.exists()
-    write_atomic(path, CONFIG_TEMPLATE.format(issues_path=_yaml_str(str(issues_dir))))
+    try:
+        write_atomic(path, CONFIG_TEMPLATE.format(issues_path=_yaml_str(str(issues_dir))))
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write the config file {path} ({exc.strerror or exc}): choose a writable "
+            "place with --config FILE (or GHW_CONFIG)"
+        ) from None
 
     async def create() -> None:
         # only --force may initialise an existing empty or schema-less ledger file
@@ -779,3 +785,11 @@ def main(argv: Sequence[str] | None = None, *, context: AppContext | None = None
     except GhwError as exc:
         app_ctx.warn(f"error: {exc.message}")
         return exc.exit_code
+    except OSError as exc:
+        # the surroundings, not ghw: a file or directory it could not read or write
+        where = f" ({exc.filename})" if exc.filename else ""
+        app_ctx.warn(
+            f"error: {exc.strerror or exc}{where}: check that the path exists and that ghw may "
+            "read and write it"
+        )
+        return 1

@@ -280,3 +280,14 @@ def test_missing_prompt_file_exits_2_before_any_work(
         assert '"level": "critical"' in err
         assert "===" not in out
     assert not (config.parent / "issues" / "ghw.db").exists()
+
+
+def test_init_config_file_that_cannot_be_written_exits_2(
+    clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    config = blocker / "config.yaml"  # its directory is a file
+    code, _out, err = run(clean_env, config, "init", "--issues-path", str(tmp_path / "issues"))
+    assert code == 2
+    assert_clear(err, str(config), "cannot write the config file", "--config")
