@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -313,7 +314,7 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
                     filters.claim_filters([repo], exclude=state["taken"]),
                     holder,
                     ttl,
-                    started=lambda v: spec.started(v, settings),
+                    started=lambda v: _started_event(spec, v, settings, holder, max_attempts),
                     max_attempts=max_attempts,
                     backoff=lambda v: next_retry_at(ctx, v.attempts + 1),
                 )
@@ -363,6 +364,17 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
     return outcome
 
 
+def _started_event(
+    spec: StepSpec, view: IssueView, settings: AgentSettings, holder: Holder, max_attempts: int
+) -> ev.Event:
+    """The step's ``*Started`` event with what the worker knows: who holds the lease and the
+    configured attempt limit (so history shows "attempt 2/5", not a default)."""
+    event = spec.started(view, settings)
+    return dataclasses.replace(  # type: ignore[type-var]
+        event, holder=holder.as_dict(), max_attempts=max_attempts
+    )
+
+
 def _new_cap(ctx: PhaseContext, spec: StepSpec) -> int | None:
     if spec.new_from is None:
         return None
@@ -394,20 +406,37 @@ async def _run_one(
     step = StepContext(ctx, claim, view, settings, agent_stop, lost)
     hurry: asyncio.Event = ctx.extra.get("hurry") or asyncio.Event()
     grace = ctx.config.seconds("shutdown.grace")
+    max_attempts = int(ctx.config["retry.max_attempts"])
     ctx.reporter.line(f"  {claim.stream_id}: {spec.verb or spec.phase} started ({settings.name})")
 
     async def keep_alive() -> None:
+        """Renew the lease every third of its ttl. Only a lost lease stops the step: any other
+        failure (the ledger locked past busy_timeout, a full disk) is logged and retried soon,
+        so a healthy agent is not taken over because one renewal waited too long."""
         nonlocal claim
         interval = max(0.05, ttl / 3)
+        failures = 0
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(interval if not failures else min(interval, 1.0))
             try:
                 claim = await ctx.ledger.renew(claim, ttl)
-                step.claim = claim
             except (LeaseLostError, StaleFenceError):
                 lost.set()
                 agent_stop.set()
                 return
+            except Exception as exc:
+                failures += 1
+                log.warning(
+                    "lease renewal failed; retrying",
+                    error=str(exc) or repr(exc),
+                    failures=failures,
+                    expires_in_s=round(claim.expires_at - ctx.ledger.now().timestamp(), 1),
+                )
+                continue
+            step.claim = claim
+            if failures:
+                log.info("lease renewed again", failures=failures)
+                failures = 0
 
     async def watch_shutdown() -> None:
         await stop.wait()
@@ -425,7 +454,7 @@ async def _run_one(
         ctx.reporter.line(f"  {claim.stream_id}: lease lost ({exc}); abandoned")
         return StepResult("interrupted", detail=str(exc))
     except asyncio.CancelledError:
-        await ctx.ledger.release(claim, "interrupted")
+        await ctx.ledger.release(claim, "interrupted", max_attempts=max_attempts)
         raise
     except GhwError as exc:
         log.warning("step failed", error=str(exc))
@@ -437,7 +466,7 @@ async def _run_one(
         renew_task.cancel()
         shutdown_task.cancel()
     if agent_stop.is_set() and not lost.is_set() and result.outcome == "interrupted":
-        await ctx.ledger.release(claim, "interrupted")
+        await ctx.ledger.release(claim, "interrupted", max_attempts=max_attempts)
     level = "warning" if result.outcome == "failed" else "info"
     getattr(log, level)(
         "step finished",
