@@ -129,3 +129,16 @@ def test_dry_run_writes_nothing_and_makes_no_mutating_request(
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
     assert not (tmp_path / "issues" / "acme").exists()  # no issue.md either
     assert {r["method"] for r in hub.control.requests(mark)} == {"GET"}
+
+
+def test_an_unknown_owner_pattern_fails_alone_and_exits_1(
+    tmp_path: Path, environ: dict[str, str], hub: FakeHub
+) -> None:
+    env = {**environ, "GHW_GITHUB_API_URL": hub.base_url}
+    code, out, err = run_cli(["sync", "--repo", "nosuch/*", "--repo", "acme/widgets"], env)
+    assert code == 1, out + err
+    assert "nosuch/*: FAILED: cannot expand nosuch/*" in out
+    assert "acme/widgets: 6 issues seen" in out  # the repository named explicitly still ran
+    assert "Traceback" not in out + err
+    streams = {s for s, _, _ in ledger_events(tmp_path / "issues" / "ghw.db")}
+    assert "acme/widgets#1" in streams and not any(s.startswith("nosuch") for s in streams)

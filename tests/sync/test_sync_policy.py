@@ -165,3 +165,18 @@ async def test_owner_pattern_expansion_is_lower_cased(rig: SyncRig, hub: FakeHub
     again = await rig.sync("Acme/Gadgets")
     assert [r.repo for r in again.result.repos] == ["acme/gadgets"]
     assert again.result.repos[0].counts == {}
+
+
+async def test_an_unknown_owner_pattern_fails_alone(rig: SyncRig, hub: FakeHub) -> None:
+    hub.control.create_issue(REPO, "In widgets")
+    hub.control.create_repo("acme/gadgets")
+    hub.control.create_issue("acme/gadgets", "In gadgets")
+    run = await rig.sync("nosuch/*", "acme/*", REPO)
+    assert not run.result.ok and run.result.error is None  # not the phase: one repository
+    outcome = {r.repo: r for r in run.result.repos}
+    assert sorted(outcome) == ["acme/gadgets", "acme/widgets", "nosuch/*"]
+    assert not outcome["nosuch/*"].ok and "cannot expand nosuch/*" in outcome["nosuch/*"].error
+    assert outcome["acme/widgets"].ok and outcome["acme/gadgets"].ok
+    assert any(line.startswith("  nosuch/*: FAILED") for line in run.lines)
+    assert set(await rig.issues()) == {1}  # one issue in each repository, both synced
+    assert len(await rig.events("acme/gadgets#")) == 1
