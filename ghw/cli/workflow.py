@@ -38,8 +38,16 @@ DryRunOpt = Annotated[
 AgentOpt = Annotated[
     str | None, typer.Option("--agent", help="Agent for every phase (overrides the config).")
 ]
+# every unit is an agent process (and a worker task): more than this is a typo, not a plan
+MAX_PARALLELISM = 64
 ParOpt = Annotated[
-    int | None, typer.Option("--parallelism", help="Agents at once per phase.", min=1)
+    int | None,
+    typer.Option(
+        "--parallelism",
+        help=f"Agents at once per phase (1-{MAX_PARALLELISM}).",
+        min=1,
+        max=MAX_PARALLELISM,
+    ),
 ]
 
 EXAMPLES = {

@@ -291,3 +291,15 @@ def test_init_config_file_that_cannot_be_written_exits_2(
     code, _out, err = run(clean_env, config, "init", "--issues-path", str(tmp_path / "issues"))
     assert code == 2
     assert_clear(err, str(config), "cannot write the config file", "--config")
+
+
+@pytest.mark.parametrize("value", ["65", "99999999999999999999"])
+def test_parallelism_beyond_reason_exits_2(
+    clean_env: dict[str, str], config: Path, value: str
+) -> None:
+    """A huge --parallelism used to start that many workers (memory ran out, SIGKILL)."""
+    env = {**clean_env, "GITHUB_TOKEN": "t0k3n"}
+    code, out, err = run(env, config, "plan", "--parallelism", value)
+    assert code == 2
+    assert_clear(err, "--parallelism", "1<=x<=64")
+    assert "===" not in out
