@@ -91,7 +91,7 @@ def _orchestrator(app_ctx: AppContext, phases: tuple[str, ...], **kw: Any) -> An
         since=kw.get("since"),
         issue_numbers=kw.get("issue") or None,
         labels=normalize_labels(kw.get("label")) or None,
-        phases=phases,
+        phases=list(phases),
         dry_run=bool(kw.get("dry_run")),
         agent=kw.get("agent"),
         parallelism=kw.get("parallelism"),
