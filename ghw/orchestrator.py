@@ -23,12 +23,14 @@ from typing import Any, Literal, TextIO
 
 import structlog
 
-from ghw.config import Config, config_file_path, load_config
+from ghw.config import Config, check_runtime_files, config_file_path, load_config
 from ghw.durations import format_duration, parse_duration
 from ghw.errors import ConfigError, GhwError, UsageError
 from ghw.logs import get_logger
 from ghw.phases.context import Filters, PhaseContext, StreamReporter
+from ghw.redact import Redactor, secret_values
 from ghw.refs import parse_issue_numbers, validate_repo_or_pattern
+from ghw.runtime import github_token
 
 __all__ = ["BANNERS", "PHASES", "CycleResult", "LoopStats", "PhaseOutcome", "WorkOrchestrator"]
 
@@ -154,11 +156,14 @@ class WorkOrchestrator:
     ) -> None:
         self.config_path = Path(config_path) if config_path is not None else None
         self.environ: Mapping[str, str] = dict(os.environ) if environ is None else environ
-        self.repos = tuple(validate_repo_or_pattern(r) for r in (repos or ()))
+        # one name is a name, not its characters: repos="octocat/hello" means that repository
+        self.repos = tuple(
+            dict.fromkeys(validate_repo_or_pattern(r) for r in _listed(repos, "repos"))
+        )
         self.since = _since(since)
-        self.numbers = tuple(_numbers(issue_numbers or ()))
-        self.labels = tuple(labels or ())
-        self.phases = tuple(phases or PHASES)
+        self.numbers = tuple(_numbers(_listed(issue_numbers, "issue_numbers")))
+        self.labels = tuple(_listed(labels, "labels"))
+        self.phases = tuple(_listed(phases, "phases", split=",")) or PHASES
         unknown = [p for p in self.phases if p not in PHASES]
         if unknown:
             raise UsageError(
@@ -168,8 +173,12 @@ class WorkOrchestrator:
         self.dry_run = dry_run
         self.agent = agent
         self.parallelism = parallelism
-        if parallelism is not None and parallelism < 1:
-            raise UsageError("--parallelism must be at least 1")
+        if parallelism is not None and (
+            isinstance(parallelism, bool) or not isinstance(parallelism, int) or parallelism < 1
+        ):
+            raise UsageError(
+                f"parallelism (--parallelism) must be an integer ≥ 1, got {parallelism!r}"
+            )
         self.stdout = stdout or sys.stdout
         self.clock = clock or _now
         self.sleep = sleep or asyncio.sleep
@@ -177,6 +186,10 @@ class WorkOrchestrator:
         self.hurry = asyncio.Event()  # set on a second Ctrl+C: no grace period
         self.cycle_number = 0
         self._progress_obj: _TtyProgress | Literal[False] | None = None
+        self._stdout_closed = False
+        self._token_names: tuple[str, ...] = ()  # github.token_env, known once a config loads
+        self._redactor_obj: Redactor | None = None
+        self._redactor_names: tuple[str, ...] = ()
         # phase name -> coroutine(ctx, filters) -> PhaseOutcome; tests and embedders replace some
         self.runners: dict[str, PhaseRunner] = dict(runners or {})
 
@@ -206,17 +219,42 @@ class WorkOrchestrator:
         config = load_config(
             path, self.environ, self.overrides(), must_exist=self.config_path is not None
         )
+        self._token_names = tuple(config["github.token_env"])
         config.issues_path  # noqa: B018 - validated here: a missing issues_path ends the cycle
+        check_runtime_files(config, self.phases)
+        if not github_token(config, self.environ):
+            names = ", ".join(config["github.token_env"])
+            raise ConfigError(
+                f"no GitHub token: set one of {names} in the environment (a token with repo "
+                "access), or name another variable with `ghw config set github.token_env VAR`"
+            )
         return config
 
     # --- output -----------------------------------------------------------------------------
 
     def echo(self, text: str) -> None:
-        if self._progress is not None:
-            self._progress.line(text)
+        """A console line, secrets masked. A closed stdout (``ghw sync | head -1``) silences
+        the console for the rest of the run; the work itself goes on and is recorded."""
+        text = self._redactor.text(text)
+        if self._stdout_closed:
             return
-        self.stdout.write(text + "\n")
-        self.stdout.flush()
+        try:
+            if self._progress is not None:
+                self._progress.line(text)
+                return
+            self.stdout.write(text + "\n")
+            self.stdout.flush()
+        except (BrokenPipeError, ValueError):
+            self._stdout_closed = True
+            _silence(self.stdout)
+
+    @property
+    def _redactor(self) -> Redactor:
+        names = self._token_names
+        if self._redactor_obj is None or self._redactor_names != names:
+            self._redactor_obj = Redactor(secret_values(self.environ, names))
+            self._redactor_names = names
+        return self._redactor_obj
 
     @property
     def _progress(self) -> _TtyProgress | None:
@@ -290,7 +328,7 @@ class WorkOrchestrator:
         )
         await self._hook(config, "hooks.post_cycle", result)
         if not result.ok and config["notify.command"] and not self.dry_run:
-            await self._run_command(config["notify.command"], result, "notify.command")
+            await self._run_command(config["notify.command"], result, "notify.command", config)
         return result
 
     async def run_phases(self) -> CycleResult:
@@ -328,6 +366,7 @@ class WorkOrchestrator:
                             phases=list(self.phases),
                             filters=_filters_dict(self.filters),
                             config=_effective(config),
+                            holder=_this_process(),
                         )
                     ],
                     cycle_id=result.cycle_id,
@@ -350,8 +389,6 @@ class WorkOrchestrator:
             ctx.extra["stop"] = self.stop
             ctx.extra["hurry"] = self.hurry
             ctx.extra["orchestrator"] = self
-            from ghw.runtime import github_token
-
             token = github_token(config, self.environ)
             ctx.secrets = (token,) if token else ()
             try:
@@ -387,7 +424,7 @@ class WorkOrchestrator:
                         ev.CycleCompleted(
                             ok=result.ok and not result.interrupted,
                             counts=result.counts,
-                            errors=result.errors[:50],
+                            errors=[self._redactor.text(e) for e in result.errors[:50]],
                             cost_usd=round(result.cost_usd, 6),
                             interrupted=result.interrupted,
                         )
@@ -434,16 +471,37 @@ class WorkOrchestrator:
     async def _hook(self, config: Config, key: str, result: CycleResult | None) -> None:
         command = config[key]
         if command and not self.dry_run:
-            await self._run_command(command, result, key)
+            await self._run_command(command, result, key, config)
 
-    async def _run_command(self, command: str, result: CycleResult | None, key: str) -> None:
+    def _hook_env(self, config: Config) -> dict[str, str]:
+        """Hooks get the agents' clean environment: the base variables and ``hooks.env``,
+        never the GitHub token (by name or by value)."""
+        from ghw.agents.env import clean_env
+
+        token = github_token(config, self.environ)
+        return clean_env(
+            self.environ,
+            config["hooks.env"] or {},
+            secrets=(token,) if token else (),
+            secret_env_names=tuple(config["github.token_env"]),
+        )
+
+    async def _run_command(
+        self, command: str, result: CycleResult | None, key: str, config: Config
+    ) -> None:
         data = json.dumps(result.summary() if result else {"phases": list(self.phases)}).encode()
+        try:
+            env = self._hook_env(config)
+        except GhwError as exc:
+            self.log.warning("hook failed", hook=key, error=exc.message)
+            return
         try:
             proc = await asyncio.create_subprocess_shell(
                 command,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
+                env=env,
             )
             _, err = await asyncio.wait_for(proc.communicate(data), timeout=300)
         except (OSError, TimeoutError) as exc:
@@ -476,8 +534,12 @@ class WorkOrchestrator:
         """
         if (frequency is None) == (cron is None):
             raise UsageError("give exactly one of a frequency (e.g. 30m) or a cron expression")
-        if max_cycles is not None and max_cycles < 1:
-            raise UsageError("--max-cycles must be at least 1")
+        if max_cycles is not None and (
+            isinstance(max_cycles, bool) or not isinstance(max_cycles, int) or max_cycles < 1
+        ):
+            raise UsageError(
+                f"max_cycles (--max-cycles) must be an integer ≥ 1, got {max_cycles!r}"
+            )
         cron_schedule: Any = None
         interval: float | None = None
         if frequency is not None:
@@ -532,7 +594,7 @@ class WorkOrchestrator:
                     cycle_id="",
                     number=self.cycle_number,
                     ok=False,
-                    errors=[repr(exc)],
+                    errors=[self._redactor.text(repr(exc))],
                     fatal=True,
                 )
             if result.config_error is not None and stats.cycles == 0:
@@ -760,9 +822,25 @@ def _since(value: str | datetime | None) -> str | None:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(
-            f"invalid --since {value!r}: use ISO-8601, e.g. 2024-01-01T00:00:00Z or 2024-01-01"
+            f"invalid since (--since) {value!r}: use ISO-8601, e.g. 2024-01-01T00:00:00Z or "
+            "2024-01-01"
         ) from None
     return _since(dt)
+
+
+def _listed(value: Any, name: str, *, split: str | None = None) -> list[Any]:
+    """A sequence argument of the Python API; a lone string (or number) is one item, not a
+    sequence of characters (``repos="octocat/hello"``, ``phases="sync,plan"``)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [p.strip() for p in value.split(split) if p.strip()] if split else [value]
+    if isinstance(value, int | tuple):
+        return [value]
+    try:
+        return list(value)
+    except TypeError:
+        raise UsageError(f"{name} must be a list, got {value!r}") from None
 
 
 def _numbers(values: Sequence[int | str | tuple[int, int]]) -> list[int | tuple[int, int]]:
@@ -778,6 +856,28 @@ def _numbers(values: Sequence[int | str | tuple[int, int]]) -> list[int | tuple[
         else:
             texts.append(str(value))
     return out + parse_issue_numbers(texts)
+
+
+def _this_process() -> dict[str, Any]:
+    from ghw.ledger.records import Holder
+
+    holder = Holder.current()
+    return {"host": holder.host, "pid": holder.pid, "start": holder.start}
+
+
+def _silence(stream: TextIO) -> None:
+    """Point a closed stdout at /dev/null, so later writes and the interpreter's last flush
+    do not raise again."""
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError, AttributeError):
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    except OSError:
+        pass
 
 
 def _filters_dict(filters: Filters) -> dict[str, Any]:

@@ -21,6 +21,7 @@ __all__ = [
     "MIN_SECRET_LEN",
     "AgentHome",
     "build_agent_env",
+    "clean_env",
     "prepare_ghw_home",
     "resolve_refs",
 ]
@@ -110,18 +111,43 @@ def build_agent_env(
     resolved. The git/gh isolation variables are set last so no configuration can undo them.
     Finally every forbidden name, and every variable whose value contains a secret, is dropped.
     """
-    env: dict[str, str] = {k: parent_env[k] for k in BASE_VARS if k in parent_env}
-    env.update(adapter_env or {})
-    for key, raw in configured.items():
-        env[key] = resolve_refs(str(raw), parent_env, key=key)
-    env.update(
-        {
+    return clean_env(
+        parent_env,
+        configured,
+        secrets=secrets,
+        secret_env_names=secret_env_names,
+        base=adapter_env,
+        fixed={
             "GH_CONFIG_DIR": str(home.gh_config_dir),
             "GIT_CONFIG_GLOBAL": str(home.git_config_global),
             "GIT_CONFIG_NOSYSTEM": "1",
             "GIT_TERMINAL_PROMPT": "0",
-        }
+        },
     )
+
+
+def clean_env(
+    parent_env: Mapping[str, str],
+    configured: Mapping[str, str],
+    *,
+    secrets: Iterable[str] = (),
+    secret_env_names: Iterable[str] = (),
+    base: Mapping[str, str] | None = None,
+    fixed: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """An environment built from scratch, for any program ghw runs that is not ghw itself
+    (agents, ``hooks.*``, ``notify.command``).
+
+    Layers, later wins: ``BASE_VARS`` from ``parent_env``, ``base``, ``configured`` (``${VAR}``
+    resolved from ``parent_env``), ``fixed``. Then every forbidden name (``GITHUB_TOKEN``,
+    ``GH_TOKEN``, ``secret_env_names``) and every variable whose value contains a secret is
+    dropped, whatever the configuration says.
+    """
+    env: dict[str, str] = {k: parent_env[k] for k in BASE_VARS if k in parent_env}
+    env.update(base or {})
+    for key, raw in configured.items():
+        env[key] = resolve_refs(str(raw), parent_env, key=key)
+    env.update(fixed or {})
     forbidden = FORBIDDEN_VARS | set(secret_env_names)
     real = _real_secrets(secrets)
     return {k: v for k, v in env.items() if k not in forbidden and not any(s in v for s in real)}

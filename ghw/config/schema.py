@@ -222,6 +222,14 @@ KEYS: tuple[KeySpec, ...] = (
         optional=True,
     ),
     _k(
+        "hooks.env",
+        "map",
+        {},
+        "environment of hooks and notify.command beyond the clean base (PATH, HOME, LANG, TERM, "
+        "TMPDIR, USER); values may be ${VAR} references",
+        secret=True,
+    ),
+    _k(
         "notify.command",
         "str",
         None,

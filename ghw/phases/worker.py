@@ -32,7 +32,9 @@ from ghw.logs import get_logger
 from ghw.machine import events as ev
 from ghw.machine.view import IssueView
 from ghw.phases.context import Filters, PhaseContext
+from ghw.phases.crashpoints import crashpoint
 from ghw.phases.repos import resolve_repos
+from ghw.redact import Redactor, secret_values
 
 __all__ = [
     "StepContext",
@@ -269,6 +271,7 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
     from ghw.agents import ensure_installed
 
     ensure_installed(settings, ctx.environ)
+    crashpoint(ctx.environ, "phase_start")
     ctx.extra["mirror_fetches"] = {}  # each phase run fetches each mirror once (steps._fetched)
     await _hold_over_budget(ctx, spec, filters, repos)
     max_attempts = int(ctx.config["retry.max_attempts"])
@@ -459,6 +462,11 @@ async def _run_one(
     except GhwError as exc:
         log.warning("step failed", error=str(exc))
         result = await _record_crash(step, spec, exc)
+    except OSError as exc:
+        # the machine's, not a bug (a file where the issue's directory should be, a full
+        # disk): one line, no traceback
+        log.warning("step failed", error=f"{type(exc).__name__}: {exc}")
+        result = await _record_crash(step, spec, exc)
     except Exception as exc:  # a bug in one step must not stop the phase; it is logged whole
         log.exception("step crashed", error=repr(exc))
         result = await _record_crash(step, spec, exc)
@@ -486,6 +494,12 @@ async def _record_crash(step: StepContext, spec: StepSpec, exc: BaseException) -
     ]
     transient = bool(getattr(exc, "transient", True))
     message = str(exc) or repr(exc)
+    if isinstance(exc, OSError) and not isinstance(exc, GhwError):
+        message = f"{type(exc).__name__}: {message}"
+    # the failure is stored and shown: no secret may ride along in an exception's text
+    ctx = step.ctx
+    names = tuple(ctx.config["github.token_env"])
+    message = Redactor(secret_values(ctx.environ, names, ctx.secrets)).text(message)
     try:
         await step.append(
             [failure_event(step, cls, message, transient=transient, error_kind=type(exc).__name__)]
