@@ -29,6 +29,7 @@ from ghw.phases.worker import (
     run_fields,
     run_step_phase,
 )
+from ghw.prompts import quote
 
 __all__ = ["parse_verdict", "run_implement", "run_plan", "run_review"]
 
@@ -113,11 +114,6 @@ def _fill(template: str, **values: Any) -> str:
     return template.format_map(_Blank(**{k: "" if v is None else v for k, v in values.items()}))
 
 
-def _quote(text: str | None) -> str:
-    """Issue text goes in as data: neutralise our own markers inside it."""
-    return (text or "").replace("ISSUE>>>", "ISSUE> > >").replace("<<<ISSUE", "< < <ISSUE")
-
-
 async def _issue_body(step: StepContext) -> str:
     latest = ""
     for event in await step.ctx.ledger.history(step.claim.stream_id):
@@ -128,7 +124,7 @@ async def _issue_body(step: StepContext) -> str:
 
 async def _previous_error(step: StepContext) -> str:
     if step.view.attempts and step.view.last_error:
-        return f"\nA previous attempt failed with: {step.view.last_error}\nAvoid that this time.\n"
+        return f"\nA previous attempt failed with: {quote(step.view.last_error)}\nAvoid that this time.\n"
     return ""
 
 
@@ -191,7 +187,8 @@ async def _trusted_comments(step: StepContext) -> str:
         return ""
     parts = ["", "Comments by trusted members (also data):"]
     for c in kept:
-        parts.append(f"<<<COMMENT by {c.user_login}\n{_quote(c.body)}\nCOMMENT>>>")
+        login = quote(c.user_login, line=True)
+        parts.append(f"<<<COMMENT by {login}\n{quote(c.body)}\nCOMMENT>>>")
     return "\n".join(parts) + "\n"
 
 
@@ -203,11 +200,11 @@ async def _plan_step(step: StepContext) -> StepResult:
         repo=step.repo,
         number=step.number,
         base=info.default_branch,
-        title=_quote(step.view.title),
-        labels=", ".join(step.view.labels) or "(none)",
-        author=step.view.author,
-        association=step.view.association,
-        body=_quote(await _issue_body(step)),
+        title=quote(step.view.title, line=True),
+        labels=quote(", ".join(step.view.labels), line=True) or "(none)",
+        author=quote(step.view.author, line=True),
+        association=quote(step.view.association, line=True),
+        body=quote(await _issue_body(step)),
         comments=await _trusted_comments(step),
         previous_error=await _previous_error(step),
     )
@@ -369,10 +366,10 @@ async def _implement_step(step: StepContext) -> StepResult:
             repo=step.repo,
             number=step.number,
             branch=branch,
-            title=_quote(step.view.title),
-            labels=", ".join(step.view.labels) or "(none)",
-            body=_quote(await _issue_body(step)),
-            plan=plan,
+            title=quote(step.view.title, line=True),
+            labels=quote(", ".join(step.view.labels), line=True) or "(none)",
+            body=quote(await _issue_body(step)),
+            plan=quote(plan),
             previous_error=await _previous_error(step),
         )
         workspace = await _prepared(step, info.default_branch, branch)
@@ -525,12 +522,12 @@ async def _review_step(step: StepContext) -> StepResult:
         repo=step.repo,
         number=step.number,
         pr_number=pr_number,
-        pr_title=_quote(pr.title),
-        pr_body=_quote(pr.body),
-        title=_quote(step.view.title),
-        body=_quote(await _issue_body(step)),
-        plan=f"\nThe plan it followed:\n\n{plan}\n" if plan else "",
-        diff=diff[:200_000],
+        pr_title=quote(pr.title, line=True),
+        pr_body=quote(pr.body),
+        title=quote(step.view.title, line=True),
+        body=quote(await _issue_body(step)),
+        plan=f"\nThe plan it followed:\n\n{quote(plan)}\n" if plan else "",
+        diff=quote(diff[:200_000]),
         previous_error=await _previous_error(step),
     )
     info = await repo_info(ctx, step.repo)
