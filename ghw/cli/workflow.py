@@ -139,7 +139,12 @@ def _prepare(app_ctx: AppContext, orch: Any) -> Any:
     from ghw.config import check_runtime_files
     from ghw.logs import get_logger
 
-    config = orch.load_config()  # configuration errors: exit 2 before any work
+    try:
+        config = orch.load_config()  # configuration errors: exit 2 before any work
+    except ConfigError as exc:
+        app_ctx.setup_logging(None)  # the file's log settings are what failed to load
+        get_logger().critical("configuration error", error=exc.message)
+        raise
     app_ctx.setup_logging(config)
     try:
         check_ledger_path(config.ledger_path)
