@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import sys
@@ -126,16 +125,12 @@ class AppContext:
         existing empty or schema-less file may be initialised instead of refused."""
         path = config.ledger_path
         check_ledger_path(path)
-        extra: dict[str, Any] = {}
-        # TODO: pass initialize= unconditionally once every Ledger.open accepts it
-        if initialize and "initialize" in inspect.signature(Ledger.open).parameters:
-            extra["initialize"] = True
         ledger = await Ledger.open(
             path,
             readonly=readonly,
             worker=worker,
             max_page_count=config.get("ledger_max_pages"),
-            **extra,
+            initialize=initialize,
         )
         try:
             yield ledger
