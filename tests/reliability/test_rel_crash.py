@@ -1,12 +1,15 @@
 """Crash harness: `ghw loop` killed with SIGKILL at seeded random moments, restarted each time,
-then left to finish. Nothing may be lost or done twice.
+with GitHub faults (5xx, connection resets, latency, answers lost after the effect) injected
+while it kills, then left to finish. Nothing may be lost, parked or done twice.
 
-Reproduce a failure with the seed it prints: ``GHW_REL_SEED=<seed> pytest tests/reliability/
-test_rel_crash.py``; ``GHW_REL_KILLS`` sets the number of kills (default 30).
+The seeds are fixed (CI runs the same schedules every time); reproduce or explore with
+``GHW_REL_SEED=<seed> pytest tests/reliability/test_rel_crash.py``; ``GHW_REL_KILLS`` sets the
+number of kills (default 30).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -22,6 +25,18 @@ from ghw.fakehub import FakeHub
 REPO = "rel/crash"
 ISSUES = 8
 CRASH_POINTS = ("after_push", "after_pr_call", "after_comment_call")
+SEEDS = (2026, 7)
+# (kind, method, path regex, extra): what fakehub may do to a request while ghw is being killed
+FAULTS = (
+    ("status", "GET", rf"^/repos/{REPO}/issues$", {"status": 502}),
+    ("reset", "GET", rf"^/repos/{REPO}/pulls$", {}),
+    ("status", "POST", rf"^/repos/{REPO}/pulls$", {"status": 502}),
+    ("reset", "POST", rf"^/repos/{REPO}/pulls$", {"when": "after"}),
+    ("status", "POST", rf"^/repos/{REPO}/issues/\d+/comments$", {"status": 502, "when": "after"}),
+    ("reset", "POST", rf"^/repos/{REPO}/issues/\d+/comments$", {}),
+    ("status", "POST", r"git-receive-pack$", {"status": 500}),
+    ("latency", "*", r".*", {"delay_ms": 300, "count": 8}),
+)
 
 
 def _kill(proc: subprocess.Popen) -> bool:
@@ -46,6 +61,8 @@ def run_crash_harness(tmp: Path, *, seed: int, kills: int, issues: int = ISSUES)
             REPO, [{"title": "Do evil", "author": "mallory", "author_association": "NONE"}]
         )
         script = implement_script(tmp / "script.yaml", numbers, sleep=0.3)
+        # the proof of "one PR per issue" must be ghw's reconcile, not fakehub's 422
+        hub.control.refuse_duplicate_pulls(False)
         site = Site(
             tmp / "site",
             hub.base_url,
@@ -56,12 +73,22 @@ def run_crash_harness(tmp: Path, *, seed: int, kills: int, issues: int = ISSUES)
                 "plan.parallelism": 2,
                 "implement.parallelism": 2,
                 "review.parallelism": 2,
+                # faults cost attempts: enough of them that only a parked issue stays unfinished
+                "retry.max_attempts": 20,
             },
         )
         res = site.ghw("repo", "add", REPO)
         assert res.returncode == 0, res.stderr
         log = tmp / "loop.log"
+        figures["faults"] = 0
         for i in range(kills):
+            if rng.random() < 0.5:
+                kind, method, regex, extra = rng.choice(FAULTS)
+                extra = dict(extra)
+                hub.control.add_fault(
+                    kind=kind, method=method, regex=regex, count=extra.pop("count", 1), **extra
+                )
+                figures["faults"] += 1
             env = site.env()
             wait = rng.uniform(0.3, 2.0)
             if rng.random() < 0.2:
@@ -81,6 +108,7 @@ def run_crash_harness(tmp: Path, *, seed: int, kills: int, issues: int = ISSUES)
             else:
                 tail = log.read_text(errors="replace")[-3000:]
                 raise AssertionError(f"loop {i} exited by itself with {proc.returncode}:\n{tail}")
+        hub.control.clear_faults()
         outs = site.run_until_settled(cycles=6)
         states = site.states()
         eligible = [f"{REPO}#{n}" for n in numbers]
@@ -99,13 +127,23 @@ def run_crash_harness(tmp: Path, *, seed: int, kills: int, issues: int = ISSUES)
         finally:
             view.close()
         figures["issues"] = issues
-        figures["taken_over"] = sum(1 for e in site.events() if e["type"] == "LeaseExpired")
+        events = site.events()
+        expired = [e for e in events if e["type"] == "LeaseExpired"]
+        figures["taken_over"] = len(expired)
+        # a kill that landed while a step ran leaves a lease its next run takes over
+        figures["killed_mid_step"] = sum(
+            1 for e in expired if json.loads(e["payload"]).get("reason") == "holder_dead"
+        )
+        figures["retry_requests"] = sum(1 for e in events if e["type"] == "RetryRequested")
+        log_requests = hub.control.requests()
+        figures["faults_fired"] = sum(1 for r in log_requests if r.get("fault"))
     return figures
 
 
 @pytest.mark.slow
-def test_rel_crash_kill9_loop(tmp_path: Path) -> None:
-    seed = int(os.environ.get("GHW_REL_SEED") or random.SystemRandom().randrange(1 << 30))
+@pytest.mark.parametrize("fixed_seed", SEEDS)
+def test_rel_crash_kill9_loop(tmp_path: Path, fixed_seed: int) -> None:
+    seed = int(os.environ.get("GHW_REL_SEED") or fixed_seed)
     kills = int(os.environ.get("GHW_REL_KILLS", "30"))
     started = time.monotonic()
     try:
@@ -116,6 +154,11 @@ def test_rel_crash_kill9_loop(tmp_path: Path) -> None:
     figures["seconds"] = round(time.monotonic() - started)
     print(f"\ncrash harness seed={seed}: {figures}")
     assert figures["kills"] + figures["crashpoint_deaths"] >= kills
+    assert figures["killed_mid_step"] >= 1, (
+        "no kill landed while a step ran: the harness proved nothing"
+    )
+    assert figures["faults"] >= 1 and figures["faults_fired"] >= 1, figures
+    assert figures["retry_requests"] == 0  # nobody ran `ghw retry`: nothing was left parked
 
 
 def test_rel_crash_branch_pushed_but_not_recorded(tmp_path: Path) -> None:
