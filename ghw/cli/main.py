@@ -741,6 +741,7 @@ HELP_EXAMPLES = {
     "config show": "Examples:\n\n  ghw config show\n\n  ghw config show --json | jq .values",
     "config validate": "Examples:\n\n  ghw config validate\n\n"
     "  ghw --config ./ghw.yaml config validate",
+    "ledger": "Examples:\n\n  ghw ledger init\n\n  ghw ledger backup ~/backups/ghw-$(date +%F).db",
 }
 
 EXIT_STDOUT_CLOSED = 141  # 128 + SIGPIPE, what other CLIs exit with when their reader goes away
