@@ -112,7 +112,7 @@ class Rig:
 
         out = io.StringIO()
         orch = WorkOrchestrator(
-            self.config_path, phases=phases or None, environ=self.env, stdout=out, **kw
+            self.config_path, phases=list(phases) or None, environ=self.env, stdout=out, **kw
         )
         result = await orch.run_phases()
         return result, out.getvalue()
