@@ -180,6 +180,11 @@ def _translate(exc: sqlite3.Error, path: Path) -> LedgerError:
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
+def _fold_case(value: Any) -> Any:
+    """SQL ``ghw_fold(x)``: Python's casefold (SQLite's lower() knows ASCII only)."""
+    return value.casefold() if isinstance(value, str) else value
+
+
 async def _to_the_end(awaitable: Awaitable[Any]) -> Any:
     """Await ``awaitable`` to its outcome even when the calling task is cancelled meanwhile;
     the cancellation is raised afterwards. For statements that run on aiosqlite's thread
@@ -340,6 +345,7 @@ class Ledger:
             except sqlite3.Error as exc:
                 raise (_unusable(exc, p) or _translate(exc, p)) from None
         try:
+            await db.create_function("ghw_fold", 1, _fold_case, deterministic=True)
             await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             if readonly:
                 await db.execute("PRAGMA query_only = 1")
@@ -834,9 +840,12 @@ class Ledger:
                     params.append(n)
             where.append(f"({' OR '.join(ors)})")
         if filters.labels:
+            # GitHub's labels are case-insensitive: `--label Bug` takes issues labelled `bug`
             marks = ", ".join("?" * len(filters.labels))
-            where.append(f"EXISTS (SELECT 1 FROM json_each(labels) WHERE value IN ({marks}))")
-            params.extend(filters.labels)
+            where.append(
+                f"EXISTS (SELECT 1 FROM json_each(labels) WHERE ghw_fold(value) IN ({marks}))"
+            )
+            params.extend(label.casefold() for label in filters.labels)
         if filters.since:
             where.append("gh_updated_at >= ?")
             params.append(filters.since)

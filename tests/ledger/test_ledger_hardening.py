@@ -278,3 +278,22 @@ async def test_a_v1_ledger_is_migrated_and_its_projections_rebuilt(
     assert "interrupted" in cols and "holder" in cols
     assert json.loads(conn.execute("SELECT holder FROM cycles").fetchone()[0])["pid"]
     conn.close()
+
+
+# --- item 11: label filters ignore case, as GitHub does ------------------------------------------
+
+
+async def test_claim_label_filter_ignores_case(tmp_path: Path) -> None:
+    from ghw.ledger.records import ClaimFilters
+
+    ledger = await Ledger.open(tmp_path / "ghw.db")
+    await ledger.append("o/r#1", 0, [synced(labels=["Bug"])])
+    await ledger.append("o/r#2", 0, [synced(number=2, labels=["ÉCOLE"])])
+    await ledger.append("o/r#3", 0, [synced(number=3, labels=["docs"])])
+    ready = await ledger.ready_issues(["synced"], ClaimFilters(labels=("bug", "école")))
+    assert [v.stream_id for v in ready] == ["o/r#1", "o/r#2"]
+    reader = await Ledger.open(tmp_path / "ghw.db", readonly=True)
+    ready = await reader.ready_issues(["synced"], ClaimFilters(labels=("BUG",)))
+    assert [v.stream_id for v in ready] == ["o/r#1"]
+    await reader.close()
+    await ledger.close()
