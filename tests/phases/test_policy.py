@@ -308,3 +308,12 @@ def test_sync_decides_from_the_facts_it_records_and_rechecks_never_widen(
         assert not decide(view.association, view.labels, new)[0]
     if not view.eligible:
         assert recheck_events(view, new) == []
+
+
+def test_the_label_filter_ignores_case() -> None:
+    from ghw.phases.context import Filters
+
+    assert Filters(labels=("Bug",)).matches_labels(["bug", "docs"])
+    assert Filters(labels=("bug", "x")).matches_labels(["BUG"])
+    assert not Filters(labels=("bug",)).matches_labels(["docs"])
+    assert Filters().matches_labels([])
