@@ -42,7 +42,7 @@ from ghw.phases.eligibility import Policy, content_hash, decide
 from ghw.phases.files import render_issue_md
 from ghw.phases.repos import expand_repos
 
-__all__ = ["RepoSync", "SyncResult", "plan_issue_events", "run_sync"]
+__all__ = ["RepoSync", "SyncResult", "plan_issue_events", "recheck_events", "run_sync"]
 
 _BATCH = 250
 # how often one page's appends are planned again after another writer appended first
@@ -125,11 +125,18 @@ def plan_issue_events(
     out = []
     was_closed = view.state == "closed"
     reopened = was_closed and not closed
-    # Facts are recorded as listed; a missing association as NONE, what decide() reads it as.
-    facts = {"association": association or "NONE", "labels": labels}
+    # Facts are recorded as listed; a missing association as NONE, what decide() reads it as
+    # (and what the fold does not mistake for "not recorded").
+    listed_as = association or "NONE"
     if reopened:
         out.append(
-            ev.IssueReopened(updated_at=issue.updated_at, eligible=eligible, reason=reason, **facts)
+            ev.IssueReopened(
+                updated_at=issue.updated_at,
+                eligible=eligible,
+                reason=reason,
+                association=listed_as,
+                labels=labels,
+            )
         )
     if digest != view.content_hash:
         changed = [
@@ -146,7 +153,7 @@ def plan_issue_events(
                 body=issue.body or "",
                 labels=labels,
                 author=issue.user_login or "",
-                association=association,
+                association=listed_as,
                 updated_at=issue.updated_at,
                 content_hash=digest,
                 changed=changed,
@@ -160,7 +167,11 @@ def plan_issue_events(
         # association changed), or facts that differ from the recorded ones enough that a
         # re-check from the recorded ones would change it (so they are recorded now).
         if eligible != view.eligible or decide(*before, policy)[0] != view.eligible:
-            out.append(ev.EligibilityChanged(eligible=eligible, reason=reason, **facts))
+            out.append(
+                ev.EligibilityChanged(
+                    eligible=eligible, reason=reason, association=listed_as, labels=labels
+                )
+            )
     if closed and not was_closed:
         out.append(ev.IssueClosed(closed_at=issue.closed_at, updated_at=issue.updated_at))
     return out
