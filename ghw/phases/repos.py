@@ -8,13 +8,21 @@ other repositories still run, and the phase counts the pattern as a failed repos
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ghw.errors import GhwError
 from ghw.logs import get_logger
 from ghw.phases.context import Filters, PhaseContext
 from ghw.refs import is_pattern, validate_repo, validate_repo_or_pattern
 
-__all__ = ["Resolved", "expand_repos", "registered_repos", "resolve_repos", "unresolved_repos"]
+__all__ = [
+    "Resolved",
+    "count_unresolved",
+    "expand_repos",
+    "registered_repos",
+    "resolve_repos",
+    "unresolved_repos",
+]
 
 # ctx.extra keys: the owner listings of this cycle (one request per owner), and the patterns
 # that could not be expanded (pattern -> why), for the phase's outcome
@@ -85,3 +93,14 @@ async def resolve_repos(ctx: PhaseContext, filters: Filters) -> list[str]:
 def unresolved_repos(ctx: PhaseContext) -> dict[str, str]:
     """The patterns the last :func:`resolve_repos` could not expand (pattern -> why)."""
     return dict(ctx.extra.get(_UNRESOLVED) or {})
+
+
+def count_unresolved(ctx: PhaseContext, phase: str, outcome: Any) -> Any:
+    """Add the patterns :func:`resolve_repos` could not expand to a step phase's outcome (a
+    PhaseOutcome) as failed repositories: the phase ran for the others, and is not ok."""
+    failed = unresolved_repos(ctx)
+    if failed:
+        outcome.failures.extend(f"{phase} {pattern}: {error}" for pattern, error in failed.items())
+        outcome.ok = False
+        outcome.error = outcome.error or f"{len(failed)} repository pattern(s) not expanded"
+    return outcome

@@ -21,6 +21,7 @@ from ghw.machine.view import IssueView
 from ghw.phases.context import Filters, PhaseContext
 from ghw.phases.crashpoints import crashpoint
 from ghw.phases.files import issue_dir, visible_line, visible_text, write_text_atomic
+from ghw.phases.repos import count_unresolved
 from ghw.phases.worker import (
     StepContext,
     StepResult,
@@ -269,7 +270,7 @@ async def run_plan(ctx: PhaseContext, filters: Filters) -> Any:
         new_from="synced",
         verb="plan",
     )
-    return await run_step_phase(ctx, filters, spec)
+    return count_unresolved(ctx, "plan", await run_step_phase(ctx, filters, spec))
 
 
 # --- implement ----------------------------------------------------------------------------------
@@ -483,7 +484,7 @@ async def run_implement(ctx: PhaseContext, filters: Filters) -> Any:
         run=_implement_step,
         verb="implement",
     )
-    return await run_step_phase(ctx, filters, spec)
+    return count_unresolved(ctx, "implement", await run_step_phase(ctx, filters, spec))
 
 
 # --- review -------------------------------------------------------------------------------------
@@ -614,4 +615,4 @@ async def run_review(ctx: PhaseContext, filters: Filters) -> Any:
         run=_review_step,
         verb="review",
     )
-    return await run_step_phase(ctx, filters, spec)
+    return count_unresolved(ctx, "review", await run_step_phase(ctx, filters, spec))

@@ -19,6 +19,18 @@ async def test_an_unknown_pattern_fails_the_cycle_but_not_the_named_repository(r
     assert not plan.fatal and plan.counts.get("completed") == 3
 
 
+async def test_a_step_phase_alone_counts_the_pattern_as_a_failed_repository(rig: Rig) -> None:
+    result, out = await rig.run("sync")
+    assert result.ok, out
+    result, out = await rig.run("plan", repos=["nosuch/*", "demo/calc"])
+    assert not result.ok and not result.fatal  # exit 1, as for any failing repository
+    (plan,) = result.phases
+    assert plan.counts.get("completed") == 3  # demo/calc was planned all the same
+    assert [f for f in plan.failures if "nosuch" in f] == [
+        "plan nosuch/*: cannot expand nosuch/*: GitHub 404 on GET /users/nosuch/repos: Not Found"
+    ]
+
+
 async def test_the_owner_listing_is_asked_once_per_cycle_even_when_it_fails(rig: Rig) -> None:
     mark = rig.hub.control.requests()[-1]["seq"] if rig.hub.control.requests() else 0
     result, _ = await rig.run("sync", "plan", repos=["NoSuch/*", "Demo/Calc"])
