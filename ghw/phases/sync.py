@@ -362,8 +362,16 @@ async def _sync_repo(
             events = recheck_events(view, policy, facts)
             if events:
                 planned.append(_Planned(view.stream_id, view.version, events, _recheck(policy)))
-            elif view.number in changing:
-                log.info("not listed: eligibility left as recorded", issue=view.number)
+            elif view.number in changing and (since is None or view.gh_updated_at >= since):
+                # Asked for and not returned (deleted, transferred): nothing to decide from. It
+                # stays skipped, recorded with no facts, so the next sync does not ask again.
+                log.info("not listed by GitHub: left skipped", issue=view.number)
+                gone = ev.EligibilityChanged(
+                    eligible=False, reason=_NOT_LISTED, association="", labels=[]
+                )
+                planned.append(
+                    _Planned(view.stream_id, view.version, [gone], _unless_eligible(gone))
+                )
         if ctx.dry_run:
             _count(outcome, planned, dry_run=True)
         elif planned:
@@ -407,6 +415,15 @@ class _Planned:
 
 def _recheck(policy: Policy) -> Callable[[IssueView | None], list[ev.Event]]:
     return lambda view: recheck_events(view, policy) if view is not None else []
+
+
+def _unless_eligible(event: ev.Event) -> Callable[[IssueView | None], list[ev.Event]]:
+    return lambda view: [event] if view is not None and not view.eligible else []
+
+
+_NOT_LISTED = (
+    "not listed by GitHub any more (deleted or transferred?): no facts to decide eligibility from"
+)
 
 
 class _Listing:

@@ -180,3 +180,40 @@ async def test_an_unknown_owner_pattern_fails_alone(rig: SyncRig, hub: FakeHub) 
     assert any(line.startswith("  nosuch/*: FAILED") for line in run.lines)
     assert set(await rig.issues()) == {1}  # one issue in each repository, both synced
     assert len(await rig.events("acme/gadgets#")) == 1
+
+
+async def test_an_issue_github_no_longer_lists_is_not_widened_nor_asked_for_forever(
+    rig: SyncRig, hub: FakeHub
+) -> None:
+    from ghw.ledger.store import Ledger
+    from ghw.machine import events as ev
+
+    hub.control.create_issue(REPO, "Still here", author_association="OWNER")
+    await rig.sync(REPO)
+    # #9 was synced once (skipped: a contributor's) and GitHub lists it no more (deleted)
+    async with await Ledger.open(rig.ledger_path) as ledger:
+        await ledger.append(
+            f"{REPO}#9",
+            0,
+            [
+                ev.IssueSynced(
+                    repo=REPO,
+                    number=9,
+                    title="Gone",
+                    association="CONTRIBUTOR",
+                    updated_at="2024-01-01T00:00:00Z",
+                    eligible=False,
+                    reason="untrusted author",
+                )
+            ],
+        )
+
+    run = await rig.sync(REPO, settings=TRUSTING)  # would widen #9: asks GitHub, which has none
+    assert run.result.ok and not run.result.repos[0].not_modified
+    view = (await rig.issues(REPO))[9]
+    assert view.state == "skipped" and not view.eligible
+    assert "not listed by GitHub" in view.skip_reason
+    for _ in range(2):  # recorded: the next syncs are 304s again, and #9 stays skipped
+        again = await rig.sync(REPO, settings=TRUSTING)
+        assert again.result.repos[0].not_modified and again.result.repos[0].counts == {}
+    assert (await rig.issues(REPO))[9].state == "skipped"
