@@ -24,12 +24,12 @@ from typing import Any, Literal, TextIO
 import structlog
 
 from ghw.config import Config, check_runtime_files, config_file_path, load_config
-from ghw.durations import format_duration, parse_duration
+from ghw.durations import MAX_INTERVAL, format_duration, parse_duration
 from ghw.errors import ConfigError, GhwError, UsageError
 from ghw.logs import get_logger
 from ghw.phases.context import Filters, PhaseContext, StreamReporter
 from ghw.redact import Redactor, secret_values
-from ghw.refs import parse_issue_numbers, validate_repo_or_pattern
+from ghw.refs import MAX_ISSUE_NUMBER, parse_issue_numbers, validate_repo_or_pattern
 from ghw.runtime import github_token
 
 __all__ = ["BANNERS", "PHASES", "CycleResult", "LoopStats", "PhaseOutcome", "WorkOrchestrator"]
@@ -544,6 +544,11 @@ class WorkOrchestrator:
         interval: float | None = None
         if frequency is not None:
             delta = frequency if isinstance(frequency, timedelta) else parse_duration(frequency)
+            if delta > MAX_INTERVAL:
+                raise UsageError(
+                    f"frequency {frequency!r} is too long: the longest wait between cycles is "
+                    f"{format_duration(MAX_INTERVAL)} (ten years); use e.g. 30m, 1h, 1d or 7d"
+                )
             interval = delta.total_seconds()
             if interval <= 0:
                 raise UsageError(
@@ -835,7 +840,7 @@ def _listed(value: Any, name: str, *, split: str | None = None) -> list[Any]:
         return []
     if isinstance(value, str):
         return [p.strip() for p in value.split(split) if p.strip()] if split else [value]
-    if isinstance(value, int | tuple):
+    if isinstance(value, int):
         return [value]
     try:
         return list(value)
@@ -846,15 +851,29 @@ def _listed(value: Any, name: str, *, split: str | None = None) -> list[Any]:
 def _numbers(values: Sequence[int | str | tuple[int, int]]) -> list[int | tuple[int, int]]:
     out: list[int | tuple[int, int]] = []
     texts: list[str] = []
+
+    def number(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UsageError(f"invalid issue number {value!r} in issue_numbers (--issue)")
+        if not 1 <= value <= MAX_ISSUE_NUMBER:
+            raise UsageError(
+                f"issue number {value} in issue_numbers (--issue) is out of range: issue "
+                f"numbers are 1 to {MAX_ISSUE_NUMBER}"
+            )
+        return value
+
     for value in values:
-        if isinstance(value, bool):
-            raise UsageError(f"invalid issue number {value!r}")
-        if isinstance(value, int):
-            out.append(value)
-        elif isinstance(value, tuple):
-            out.append((int(value[0]), int(value[1])))
+        if isinstance(value, tuple) and len(value) == 2:
+            low, high = number(value[0]), number(value[1])
+            if low > high:
+                raise UsageError(f"issue range {low}-{high} in issue_numbers (--issue) is empty")
+            out.append((low, high))
+        elif isinstance(value, int):
+            out.append(number(value))
+        elif isinstance(value, str):
+            texts.append(value)
         else:
-            texts.append(str(value))
+            raise UsageError(f"invalid issue number {value!r} in issue_numbers (--issue)")
     return out + parse_issue_numbers(texts)
 
 
