@@ -25,7 +25,7 @@ import structlog
 
 from ghw.config import Config, check_runtime_files, config_file_path, load_config
 from ghw.durations import MAX_INTERVAL, format_duration, parse_duration
-from ghw.errors import ConfigError, GhwError, UsageError
+from ghw.errors import ConfigError, GhwError, InvalidDurationError, UsageError
 from ghw.logs import get_logger
 from ghw.phases.context import Filters, PhaseContext, StreamReporter
 from ghw.redact import Redactor, secret_values
@@ -545,7 +545,7 @@ class WorkOrchestrator:
         if frequency is not None:
             delta = frequency if isinstance(frequency, timedelta) else parse_duration(frequency)
             if delta > MAX_INTERVAL:
-                raise UsageError(
+                raise InvalidDurationError(
                     f"frequency {frequency!r} is too long: the longest wait between cycles is "
                     f"{format_duration(MAX_INTERVAL)} (ten years); use e.g. 30m, 1h, 1d or 7d"
                 )
