@@ -50,7 +50,7 @@ async def test_run_continuous_refuses_an_endless_or_empty_frequency() -> None:
     with pytest.raises(ValueError, match="frequency '2999999d' is too long"):
         await orch.run_continuous("2999999d")
     for frequency in ("0s", "10"):
-        with pytest.raises(ValueError, match="1h30m"):
+        with pytest.raises(UsageError, match="1h30m"):
             await orch.run_continuous(frequency)
     with pytest.raises(UsageError, match="max_cycles"):
         await orch.run_continuous("1h", max_cycles=0)
