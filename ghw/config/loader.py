@@ -359,6 +359,11 @@ def parse_value(spec: KeySpec, key: str, value: Any, where: _Where, base_dir: Pa
             raise _type_error(spec, key, value, where, "an integer")
         if spec.minimum is not None and value < spec.minimum:
             raise _type_error(spec, key, value, where, f"an integer ≥ {int(spec.minimum)}")
+        if spec.maximum is not None and value > spec.maximum:
+            low = int(spec.minimum) if spec.minimum is not None else 0
+            raise _type_error(
+                spec, key, value, where, f"an integer from {low} to {int(spec.maximum)}"
+            )
         return value
     if kind == "float":
         if from_text and isinstance(value, str):

@@ -48,6 +48,7 @@ class KeySpec:
     optional: bool = False  # None allowed (written `null` or left out)
     choices: tuple[str, ...] = ()
     minimum: float | None = None  # ints and floats
+    maximum: float | None = None  # ints: a bound that keeps a typo from starting 10**20 agents
     secret: bool = False
     # durations only: why 0s is refused (None = 0s is meaningful for this key)
     nonzero: str | None = None
@@ -120,15 +121,30 @@ KEYS: tuple[KeySpec, ...] = (
         "agent for the review phase (default agent.default)",
         optional=True,
     ),
-    _k("plan.parallelism", "int", 2, "agents running at once in the plan phase", minimum=1),
+    _k(
+        "plan.parallelism",
+        "int",
+        2,
+        "agents running at once in the plan phase",
+        minimum=1,
+        maximum=64,
+    ),
     _k(
         "implement.parallelism",
         "int",
         2,
         "agents running at once in the implement phase",
         minimum=1,
+        maximum=64,
     ),
-    _k("review.parallelism", "int", 2, "agents running at once in the review phase", minimum=1),
+    _k(
+        "review.parallelism",
+        "int",
+        2,
+        "agents running at once in the review phase",
+        minimum=1,
+        maximum=64,
+    ),
     _k("implement.draft", "bool", False, "open pull requests as drafts"),
     _k("implement.keep_workspace", "bool", False, "keep issue workspaces after the step"),
     _k("review.comment", "bool", False, "also post the review as a PR comment"),

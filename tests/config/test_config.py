@@ -379,3 +379,18 @@ def test_config_set_refuses_what_would_not_load_and_keeps_the_file(tmp_path: Pat
         with pytest.raises(ConfigError, match="Nothing was written"):
             set_key(path, key, "4" if key.startswith("plan") else "true")
     assert path.read_text() == "issues_path: /x\nplan: {x: 1}\nreview: 3\n"
+
+
+def test_parallelism_has_an_upper_bound(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A typo (100000000000) must not start that many agents (issue 13)."""
+    import pytest
+
+    from ghw.config import load_config
+    from ghw.errors import ConfigError
+
+    path = tmp_path / "c.yaml"
+    path.write_text(f"issues_path: {tmp_path}\nimplement:\n  parallelism: 100000000000\n")
+    with pytest.raises(ConfigError, match="from 1 to 64"):
+        load_config(path, {}, None, must_exist=True)
+    path.write_text(f"issues_path: {tmp_path}\nimplement:\n  parallelism: 64\n")
+    assert load_config(path, {}, None, must_exist=True)["implement.parallelism"] == 64
