@@ -133,6 +133,12 @@ def apply(view: IssueView | None, event: EventRecord, *, in_place: bool = False)
         if etype == "IssueSynced":
             new.html_url = p.get("html_url") or ""
             new.gh_created_at = p.get("created_at") or ""
+    elif etype in ("EligibilityChanged", "IssueReopened"):
+        # the facts the decision was made from (recorded since issue 13; None on older events)
+        if p.get("association") is not None:
+            new.association = p["association"]
+        if p.get("labels") is not None:
+            new.labels = list(p["labels"])
     if etype in ("IssueSynced", "IssueChanged", "EligibilityChanged", "IssueReopened"):
         new.eligible = bool(p.get("eligible", True))
         new.skip_reason = "" if new.eligible else str(p.get("reason", ""))

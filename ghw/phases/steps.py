@@ -21,7 +21,6 @@ from ghw.machine.view import IssueView
 from ghw.phases.context import Filters, PhaseContext
 from ghw.phases.crashpoints import crashpoint
 from ghw.phases.files import issue_dir, visible_line, visible_text, write_text_atomic
-from ghw.phases.repos import count_unresolved
 from ghw.phases.worker import (
     StepContext,
     StepResult,
@@ -270,7 +269,7 @@ async def run_plan(ctx: PhaseContext, filters: Filters) -> Any:
         new_from="synced",
         verb="plan",
     )
-    return count_unresolved(ctx, "plan", await run_step_phase(ctx, filters, spec))
+    return await run_step_phase(ctx, filters, spec)
 
 
 # --- implement ----------------------------------------------------------------------------------
@@ -484,7 +483,7 @@ async def run_implement(ctx: PhaseContext, filters: Filters) -> Any:
         run=_implement_step,
         verb="implement",
     )
-    return count_unresolved(ctx, "implement", await run_step_phase(ctx, filters, spec))
+    return await run_step_phase(ctx, filters, spec)
 
 
 # --- review -------------------------------------------------------------------------------------
@@ -615,4 +614,4 @@ async def run_review(ctx: PhaseContext, filters: Filters) -> Any:
         run=_review_step,
         verb="review",
     )
-    return count_unresolved(ctx, "review", await run_step_phase(ctx, filters, spec))
+    return await run_step_phase(ctx, filters, spec)

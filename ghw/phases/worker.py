@@ -33,7 +33,7 @@ from ghw.machine import events as ev
 from ghw.machine.view import IssueView
 from ghw.phases.context import Filters, PhaseContext
 from ghw.phases.crashpoints import crashpoint
-from ghw.phases.repos import resolve_repos
+from ghw.phases.repos import count_unresolved, resolve_repos
 from ghw.redact import Redactor, secret_values
 
 __all__ = [
@@ -267,7 +267,7 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
             ctx.reporter.line(f"  {line}")
         outcome.counts["would_take"] = len(outcome.dry_run)
         log.info("dry run", repos=len(repos), issues=len(outcome.dry_run))
-        return outcome
+        return count_unresolved(ctx, spec.phase, outcome)
     from ghw.agents import ensure_installed
 
     ensure_installed(settings, ctx.environ)
@@ -363,6 +363,9 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
     if outcome.failures:
         outcome.ok = False
         outcome.error = f"{len(outcome.failures)} issue(s) failed"
+    # an owner/* pattern that could not be expanded failed as a repository: the phase ran for
+    # the others, and is not ok
+    count_unresolved(ctx, spec.phase, outcome)
     log.info("phase done", repos=len(repos), issues=sum(outcome.counts.values()), **outcome.counts)
     return outcome
 
