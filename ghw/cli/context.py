@@ -17,6 +17,7 @@ from ghw.config import Config, config_file_path, load_config
 from ghw.errors import ConfigError
 from ghw.ledger.store import Ledger
 from ghw.logs import configure_logging
+from ghw.redact import Redactor, secret_values
 
 __all__ = ["AppContext", "StdoutClosed", "check_ledger_path", "silence_stream"]
 
@@ -82,7 +83,14 @@ class AppContext:
             level = "debug"
         elif self.verbosity < 0:
             level = "warning" if self.verbosity == -1 else "error"
-        configure_logging(fmt, level, stream=self.stderr, environ=self.environ)
+        configure_logging(
+            fmt,
+            level,
+            stream=self.stderr,
+            environ=self.environ,
+            # the configured token variables are secrets whatever their names
+            secret_names=tuple(config["github.token_env"]) if config else (),
+        )
 
     @property
     def console(self) -> Console:
@@ -114,6 +122,7 @@ class AppContext:
             raise StdoutClosed from None
 
     def warn(self, text: str) -> None:
+        text = Redactor(secret_values(self.environ)).text(text)
         self.stderr.write(text + "\n")
         self.stderr.flush()
 

@@ -796,3 +796,13 @@ def main(argv: Sequence[str] | None = None, *, context: AppContext | None = None
             "read and write it"
         )
         return 1
+    except Exception:
+        # a bug: the traceback is worth having, as plain text without local variables, and
+        # scrubbed of secrets like every other line ghw prints (warn redacts)
+        import traceback
+
+        app_ctx.warn(
+            "internal error (a bug in ghw; please report it with the lines below):\n"
+            + traceback.format_exc().rstrip()
+        )
+        return 1
