@@ -189,8 +189,14 @@ def test_token_from_a_named_variable_is_enough(clean_env: dict[str, str], config
     config.write_text(yaml.safe_dump(data))
     code, _out, err = run(clean_env, config, "sync")
     assert code == 2 and "MY_GH" in err
-    # the token is found: the command goes on (and fails later, reaching nothing at port 9)
-    code, _out, err = run({**clean_env, "MY_GH": "t0k3n"}, config, "sync")
+    # the token is found: the command goes on and syncs (a real fakehub this time)
+    from ghw.fakehub import FakeHub
+
+    with FakeHub.start(seed="demo") as hub:
+        data["github"]["api_url"] = hub.base_url
+        config.write_text(yaml.safe_dump(data))
+        code, _out, err = run({**clean_env, "MY_GH": "t0k3n"}, config, "sync")
+    assert code == 0, err
     assert "no GitHub token" not in err
 
 
