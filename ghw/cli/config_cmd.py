@@ -6,18 +6,12 @@ from typing import Annotated
 
 import typer
 
-from ghw.cli.context import AppContext
+from ghw.cli.context import app_context
 
 __all__ = ["app"]
 
 app = typer.Typer(help="Show, validate and edit the configuration.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-def _ctx(ctx: typer.Context) -> AppContext:
-    obj = ctx.find_root().obj
-    assert isinstance(obj, AppContext)
-    return obj
 
 
 @app.command(
@@ -26,7 +20,7 @@ def _ctx(ctx: typer.Context) -> AppContext:
 )
 def config_show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """The effective configuration, each value with its source (secrets redacted)."""
-    app_ctx = _ctx(ctx)
+    app_ctx = app_context(ctx)
     config = app_ctx.load_config()
     if as_json:
         rows = config.shown()
@@ -48,7 +42,7 @@ def config_validate(ctx: typer.Context) -> None:
     every phase; exit 2 with the file, line, key and fix when something is wrong."""
     from ghw.config.checks import check_all_files
 
-    app_ctx = _ctx(ctx)
+    app_ctx = app_context(ctx)
     config = app_ctx.load_config()
     config.issues_path  # noqa: B018 - required; raises with the fix when missing or unusable
     check_all_files(config)
@@ -70,7 +64,7 @@ def config_set(
     from ghw.config.edit import set_key
     from ghw.errors import ConfigError
 
-    app_ctx = _ctx(ctx)
+    app_ctx = app_context(ctx)
     path = app_ctx.config_path
     written = set_key(path, key, value)
     app_ctx.echo(f"set {key} in {path}")

@@ -14,12 +14,19 @@ from typing import Any, TextIO
 from rich.console import Console
 
 from ghw.config import Config, config_file_path, load_config
-from ghw.errors import ConfigError
+from ghw.errors import ConfigError, UsageError
 from ghw.ledger.store import Ledger
 from ghw.logs import configure_logging
 from ghw.redact import Redactor, secret_values
 
-__all__ = ["AppContext", "StdoutClosed", "check_ledger_path", "silence_stream"]
+__all__ = [
+    "AppContext",
+    "StdoutClosed",
+    "app_context",
+    "check_ledger_path",
+    "make_directory",
+    "silence_stream",
+]
 
 
 class StdoutClosed(Exception):
@@ -149,3 +156,29 @@ class AppContext:
     def require_config_file(self) -> None:
         if self.config_option and not Path(self.config_option).exists():
             raise ConfigError(f"the config file {self.config_option} does not exist")
+
+
+def app_context(ctx: Any) -> AppContext:
+    """The AppContext of a typer/click context (set by the root callback)."""
+    obj = ctx.find_root().obj
+    assert isinstance(obj, AppContext)
+    return obj
+
+
+def make_directory(path: Path, option: str, purpose: str) -> Path:
+    """``path`` (an option's value) as an existing directory, created if missing; a file there
+    or one that cannot be created is a usage error naming the option and what it is for."""
+    path = path.expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise UsageError(
+            f"{option} {path} is a file, not a directory: give a directory for {purpose} "
+            "(it is created if missing)"
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"{option} {path}: cannot create the directory ({exc.strerror or exc}); choose a "
+            "directory you can write to"
+        ) from None
+    return path

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ghw.cli.context import AppContext
+from ghw.cli.context import AppContext, make_directory
 from ghw.errors import UsageError
 
 __all__ = ["DEMO_REPO", "DEMO_TOKEN", "demo_environ", "model_env", "register", "run_demo"]
@@ -102,26 +102,14 @@ def _write_config(
 
 def _demo_directory(directory: Path) -> Path:
     """``--dir``, created if needed; anything that cannot hold the demo is a usage error."""
-    directory = directory.expanduser().resolve()
-    if directory.exists() and not directory.is_dir():
-        raise UsageError(
-            f"--dir {directory} is a file, not a directory: give a directory for the demo's "
-            "config, ledger and fakehub data (it is created if missing), e.g. --dir ./ghw-demo"
-        )
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        for sub in ("issues", "fakehub"):
-            if (directory / sub).exists() and not (directory / sub).is_dir():
-                raise UsageError(
-                    f"--dir {directory} holds a file named {sub!r} where the demo keeps its "
-                    f"{'ledger and issue files' if sub == 'issues' else 'fakehub data'}: "
-                    "move it away or choose another --dir"
-                )
-    except OSError as exc:
-        raise UsageError(
-            f"--dir {directory}: cannot create the demo directory ({exc.strerror or exc}); "
-            "choose a directory you can write to, e.g. --dir /tmp/ghw-demo"
-        ) from None
+    directory = make_directory(directory, "--dir", "the demo's config, ledger and fakehub data")
+    for sub in ("issues", "fakehub"):
+        if (directory / sub).exists() and not (directory / sub).is_dir():
+            raise UsageError(
+                f"--dir {directory} holds a file named {sub!r} where the demo keeps its "
+                f"{'ledger and issue files' if sub == 'issues' else 'fakehub data'}: "
+                "move it away or choose another --dir"
+            )
     return directory
 
 

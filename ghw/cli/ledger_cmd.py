@@ -8,18 +8,12 @@ from typing import Annotated
 
 import typer
 
-from ghw.cli.context import AppContext
+from ghw.cli.context import app_context
 from ghw.errors import LedgerUnusableError
 
 __all__ = ["app"]
 
 app = typer.Typer(help="Create or back up the ledger.", no_args_is_help=True)
-
-
-def _ctx(ctx: typer.Context) -> AppContext:
-    obj = ctx.find_root().obj
-    assert isinstance(obj, AppContext)
-    return obj
 
 
 @app.command(
@@ -32,7 +26,7 @@ def ledger_init(ctx: typer.Context) -> None:
     over it."""
     from ghw.ledger.store import Ledger
 
-    app_ctx = _ctx(ctx)
+    app_ctx = app_context(ctx)
     config = app_ctx.load_config()
     path = config.ledger_path
 
@@ -81,7 +75,7 @@ def ledger_backup(
     backup; the WAL is included)."""
     from ghw.ledger.backup import backup_ledger
 
-    app_ctx = _ctx(ctx)
+    app_ctx = app_context(ctx)
     config = app_ctx.load_config()
     target = Path(dest).expanduser()
     events = backup_ledger(config.ledger_path, target, force=force)

@@ -13,7 +13,13 @@ from typing import Annotated, Any
 import click
 import typer
 
-from ghw.cli.context import AppContext, StdoutClosed, silence_stream
+from ghw.cli.context import (
+    AppContext,
+    StdoutClosed,
+    app_context,
+    make_directory,
+    silence_stream,
+)
 from ghw.cli.render import counts_text, event_facts, history_json, tidy_help
 from ghw.errors import GhwError, IllegalTransitionError, UsageError
 from ghw.ledger.records import ReplayReport
@@ -69,12 +75,6 @@ RepoOpt = Annotated[
 ]
 GLOBAL_VALUE_OPTIONS = ("--config", "--log-format")
 GLOBAL_FLAGS = ("-v", "--verbose", "-q", "--quiet", "-vv")
-
-
-def _ctx(ctx: typer.Context) -> AppContext:
-    obj = ctx.find_root().obj
-    assert isinstance(obj, AppContext)
-    return obj
 
 
 def _run(coro: Any) -> Any:
@@ -163,7 +163,7 @@ def init(
     ] = False,
 ) -> None:
     """Write the config file and create the ledger."""
-    app_ctx = _ctx(ctx)
+    app_ctx = app_context(ctx)
     path = app_ctx.config_path
     if path.exists() and not force:
         raise UsageError(
@@ -177,18 +177,7 @@ def init(
     issues_dir = Path(chosen).expanduser().resolve()
     from ghw.config.edit import write_atomic
 
-    if issues_dir.exists() and not issues_dir.is_dir():
-        raise UsageError(
-            f"--issues-path {issues_dir} is a file, not a directory: give a directory for issue "
-            "files, workspaces and the ledger (it is created if missing)"
-        )
-    try:
-        issues_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(
-            f"--issues-path {issues_dir}: cannot create the directory ({exc.strerror or exc}); "
-            "choose a directory you can write to"
-        ) from None
+    make_directory(issues_dir, "--issues-path", "issue files, workspaces and the ledger")
     existed = path.exists()
     try:
         write_atomic(path, CONFIG_TEMPLATE.format(issues_path=_yaml_str(str(issues_dir))))
@@ -228,7 +217,7 @@ def repo_add(ctx: typer.Context, name: Annotated[str, typer.Argument(help="owner
     """Register a repository."""
     from ghw.machine.events import RepositoryAdded
 
-    app_ctx = _ctx(ctx)
+    app_ctx = app_context(ctx)
     name = validate_repo_or_pattern(name)  # lower-cased: GitHub's names are case-insensitive
     config = app_ctx.load_config()
 
@@ -250,7 +239,7 @@ def repo_remove(
     """Unregister a repository (its issues and history stay in the ledger)."""
     from ghw.machine.events import RepositoryRemoved
 
-    app_ctx = _ctx(ctx)
+    app_ctx = app_context(ctx)
     name = validate_repo_or_pattern(name)
     config = app_ctx.load_config()
 
@@ -275,7 +264,7 @@ def repo_remove(
 )
 def repo_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Registered repositories: the config's `repos` plus those added with `ghw repo add`."""
-    app_ctx = _ctx(ctx)
+    app_ctx = app_context(ctx)
     config = app_ctx.load_config()
 
     async def go() -> list[dict[str, Any]]:
@@ -317,7 +306,7 @@ def _config_repos(config: Any) -> list[str]:
 @app.command(epilog="Examples:\n\n  ghw status\n\n  ghw status --json | jq .failures")
 def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Issues per state per repository, failures and next retries, leases, cost, last cycles."""
-    app_ctx = _ctx(ctx)
+    app_ctx = app_context(ctx)
     config = app_ctx.load_config()
     path = config.ledger_path
     data: dict[str, Any] = {
@@ -512,7 +501,7 @@ def history(
     as_json: JsonOpt = False,
 ) -> None:
     """The issue's full audit trail, oldest first."""
-    app_ctx = _ctx(ctx)
+    app_ctx = app_context(ctx)
     ref = parse_issue_ref(issue, repo)
     config = app_ctx.load_config()
 
@@ -555,7 +544,7 @@ def replay(
     """Rebuild projections from the events alone (or prove they match)."""
     from ghw.ledger.replay import replay as run_replay
 
-    app_ctx = _ctx(ctx)
+    app_ctx = app_context(ctx)
     if until is not None and until > MAX_ISSUE_NUMBER:
         raise UsageError(
             f"--until {until} is larger than any seq can be (at most {MAX_ISSUE_NUMBER}): give a "
@@ -610,7 +599,7 @@ def _by() -> str:
 def _operator(
     ctx: typer.Context, issue: str | None, repo: str | None, event: Any, verb: str
 ) -> None:
-    app_ctx = _ctx(ctx)
+    app_ctx = app_context(ctx)
     if issue is None:
         raise UsageError(f"ghw {verb} needs an ISSUE (owner/repo#N) or --all")
     ref = parse_issue_ref(issue, repo)
@@ -635,7 +624,7 @@ def _operator(
 
 
 def _loop_control(ctx: typer.Context, held: bool, reason: str) -> None:
-    app_ctx = _ctx(ctx)
+    app_ctx = app_context(ctx)
     config = app_ctx.load_config()
 
     async def go() -> str:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ghw.cli.context import AppContext, check_ledger_path
+from ghw.cli.context import AppContext, app_context, check_ledger_path
 from ghw.errors import ConfigError, UsageError
 
 __all__ = ["register"]
@@ -62,12 +62,6 @@ HELP = {
     "implement": "Implement planned issues and open one pull request each.",
     "review": "Review the pull requests of implemented issues.",
 }
-
-
-def _ctx(ctx: typer.Context) -> AppContext:
-    obj = ctx.find_root().obj
-    assert isinstance(obj, AppContext)
-    return obj
 
 
 def _phases(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -180,7 +174,7 @@ def _phase_command(name: str) -> Any:
         agent: AgentOpt = None,
         parallelism: ParOpt = None,
     ) -> None:
-        app_ctx = _ctx(ctx)
+        app_ctx = app_context(ctx)
         orch = _orchestrator(
             app_ctx,
             (name,),
@@ -224,7 +218,7 @@ def register(app: typer.Typer) -> None:
         """One full cycle: sync → plan → implement → review."""
         from ghw.orchestrator import PHASES
 
-        app_ctx = _ctx(ctx)
+        app_ctx = app_context(ctx)
         orch = _orchestrator(
             app_ctx,
             _phases(phases, PHASES),
@@ -283,7 +277,7 @@ def register(app: typer.Typer) -> None:
             from ghw.schedule import CronSchedule
 
             CronSchedule(cron)  # validate before any work
-        app_ctx = _ctx(ctx)
+        app_ctx = app_context(ctx)
         orch = _orchestrator(
             app_ctx,
             _phases(phases, PHASES),
@@ -320,7 +314,7 @@ def register(app: typer.Typer) -> None:
         from ghw.agents import check_agents, known_agents
         from ghw.phases.worker import agent_settings
 
-        app_ctx = _ctx(ctx)
+        app_ctx = app_context(ctx)
         config = app_ctx.load_config()
         used: dict[str, list[str]] = {}
         for phase in ("plan", "implement", "review"):
