@@ -343,3 +343,26 @@ async def mark_planned(rig: Rig, numbers: Sequence[int], repo: str | None = None
                 [ev.PlanCompleted(text=f"Plan for #{n}: write the file.", agent="scripted")],
                 fence=claim,
             )
+
+
+async def terminate_when_agent_runs(
+    rig: Rig, *args: str
+) -> tuple[subprocess.Popen[str], str, str, Any]:
+    """``ghw ARGS`` as a process, sent SIGTERM once its agent runs (its lease records the
+    agent's process group); returns (process, stdout, stderr, the lease seen while it ran)."""
+    import signal
+
+    async def running() -> Any:
+        leases = await rig.leases()
+        return leases[0] if leases and leases[0].pgid else None
+
+    proc = rig.spawn(*args)
+    try:
+        lease = await await_for(running, timeout=30)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc, out, err, lease

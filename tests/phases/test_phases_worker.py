@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import time
 from pathlib import Path
 
-from phases_kit import Rig, await_for, payloads
+from phases_kit import Rig, await_for, payloads, terminate_when_agent_runs
 
 
 async def _agent_running(rig: Rig) -> object:
@@ -46,16 +45,8 @@ async def test_sigterm_ends_a_running_step_as_interrupted_without_an_attempt(rig
     result, out = await rig.run("sync", "plan", issue_numbers=[1])
     assert result.ok, out
     rig.configure(**{"agents.scripted.delay": "30s", "shutdown.grace": "1s"})
-    proc = rig.spawn("implement", "--issue", "1")
-    try:
-        lease = await await_for(lambda: _agent_running(rig), timeout=30)
-        started = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    started = time.monotonic()
+    proc, out, err, lease = await terminate_when_agent_runs(rig, "implement", "--issue", "1")
     assert proc.returncode == 130, out + err
     assert time.monotonic() - started < 10  # the grace period, not the agent's 30 s
     assert "implement interrupted" in out

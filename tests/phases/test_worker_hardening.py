@@ -4,11 +4,10 @@ wait (item 7), and ``*Started`` events record the real attempt limit and holder 
 from __future__ import annotations
 
 import asyncio
-import signal
 import sqlite3
 import time
 
-from phases_kit import Rig, await_for, payloads
+from phases_kit import Rig, await_for, payloads, terminate_when_agent_runs
 from structlog.testing import capture_logs
 
 REPO = "demo/calc"
@@ -30,15 +29,7 @@ async def test_a_retry_interrupted_by_sigterm_is_retried_by_the_next_cycle(rig: 
     view = await rig.view(1)
     assert (view.state, view.attempts) == ("implement_failed", 1)
     rig.configure(**{"agents.scripted.delay": "30s"})
-    proc = rig.spawn("implement", "--issue", "1")
-    try:
-        await await_for(lambda: _agent_running(rig), timeout=30)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    proc, out, err, _lease = await terminate_when_agent_runs(rig, "implement", "--issue", "1")
     assert proc.returncode == 130, out + err
     view = await rig.view(1)
     assert (view.state, view.attempts) == ("implement_failed", 1)
