@@ -193,13 +193,13 @@ async def _to_the_end(awaitable: Awaitable[Any]) -> Any:
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
+        # the statement's own error, if any, is dropped: the cancellation is what the caller
+        # must see (its handler rolls back whatever the statement left open)
         if not task.done():
             with contextlib.suppress(BaseException):
                 await asyncio.wait({task})
-        if task.done() and not task.cancelled() and task.exception() is None:
-            raise
         if task.done() and not task.cancelled():
-            raise task.exception() from None  # type: ignore[misc]
+            task.exception()  # retrieved, so asyncio does not log it as never retrieved
         raise
 
 

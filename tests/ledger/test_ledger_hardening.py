@@ -53,6 +53,30 @@ async def test_cancelled_begin_rolls_back_and_the_connection_keeps_working(tmp_p
     await ledger.close()
 
 
+async def test_a_cancellation_is_never_swallowed_by_the_statement_s_own_error(
+    tmp_path: Path,
+) -> None:
+    """Cancelled while BEGIN waits, and BEGIN then times out (locked): the caller sees the
+    cancellation, not a LedgerLockedError it would handle and carry on after."""
+    path = tmp_path / "ghw.db"
+    ledger = await Ledger.open(path, busy_timeout=0.3)
+    await ledger.append("o/r#1", 0, [synced()])
+    other = sqlite3.connect(path, isolation_level=None, timeout=0)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        task = asyncio.create_task(ledger.append("o/r#2", 0, [synced(number=2)]))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert not ledger._db.in_transaction
+    await ledger.append("o/r#2", 0, [synced(number=2)])
+    await ledger.close()
+
+
 async def test_cancelled_renewal_mid_begin_leaves_the_lease_usable(tmp_path: Path) -> None:
     path = tmp_path / "ghw.db"
     ledger = await Ledger.open(path)
