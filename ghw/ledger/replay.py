@@ -76,6 +76,7 @@ class Folder:
             self.bad = (seq, problem)
 
     def feed(self, rows: list[tuple[Any, ...]]) -> None:
+        # the hot loop of replay: everything it touches per row is a local
         verify, views, kinds, current, loads = (
             self.verify,
             self.views,
@@ -83,31 +84,25 @@ class Folder:
             self._current,
             _loads,
         )
+        prev_hash, expected_seq, flag = self._prev_hash, self._expected_seq, self.flag
         for row in rows:
             seq = row[0]
             if verify and self.bad is None:
-                if seq != self._expected_seq:
-                    self.flag(
-                        self._expected_seq, f"seq {self._expected_seq} is missing (next is {seq})"
-                    )
-                elif row[12] != self._prev_hash:
-                    self.flag(seq, "prev_hash does not match the previous event's hash")
-                elif event_hash_from_texts(self._prev_hash, row) != row[13]:
-                    self.flag(
-                        seq, "hash does not match the event's content (altered after writing)"
-                    )
-            self._expected_seq = seq + 1
-            self._prev_hash = row[13]
-            self.events += 1
+                if seq != expected_seq:
+                    flag(expected_seq, f"seq {expected_seq} is missing (next is {seq})")
+                elif row[12] != prev_hash:
+                    flag(seq, "prev_hash does not match the previous event's hash")
+                elif event_hash_from_texts(prev_hash, row) != row[13]:
+                    flag(seq, "hash does not match the event's content (altered after writing)")
+            expected_seq = seq + 1
+            prev_hash = row[13]
             sid = row[2]
             kind = kinds.get(sid)
             if kind is None:
                 kind = kinds[sid] = stream_kind(sid)
             view = views.get(sid)
             if verify and row[3] != (view.version if view is not None else 0) + 1:
-                self.flag(
-                    seq, f"{sid}: version {row[3]} does not follow {getattr(view, 'version', 0)}"
-                )
+                flag(seq, f"{sid}: version {row[3]} does not follow {getattr(view, 'version', 0)}")
             try:
                 payload = loads(row[6])
                 if row[5] != current.get(row[4], row[5]):
@@ -118,9 +113,12 @@ class Folder:
                 else:
                     views[sid] = APPLIERS[kind](view, rec)
             except (IllegalTransitionError, ValueError, KeyError, TypeError) as exc:
-                self.flag(seq, f"{sid}: {exc}")
+                flag(seq, f"{sid}: {exc}")
                 if not verify:
+                    self._prev_hash, self._expected_seq = prev_hash, expected_seq
                     raise
+        self._prev_hash, self._expected_seq = prev_hash, expected_seq
+        self.events += len(rows)
 
     def rows(self) -> dict[str, list[tuple[Any, ...]]]:
         """The rebuilt projection rows, per kind, ordered by stream id."""
