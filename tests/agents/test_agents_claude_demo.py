@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import structlog
 import yaml
+from support.fake_anthropic import FakeAnthropic
 
-from ghw.agents.testing.fake_anthropic import FakeAnthropic
 from ghw.cli.context import AppContext
 from ghw.cli.demo import model_env
 from ghw.cli.main import main

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.fake_anthropic import FakeAnthropic
 
 from ghw.agents import AgentMode, AgentRequest, AgentSettings, make_agent
 from ghw.agents.process import group_members
-from ghw.agents.testing.fake_anthropic import FakeAnthropic
 
 WRITE_TURNS = [
     {

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.fake_openai import FakeOpenAIResponses
 
 from ghw.agents import AgentMode, AgentRequest, AgentSettings, make_agent
-from ghw.agents.testing.fake_openai import FakeOpenAIResponses
 
 from .test_agents_claude_real import assert_pinned
 

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ghw.agents.testing import BaseHandler, FakeServer
+from support import BaseHandler, FakeServer
 
 __all__ = ["FakeAnthropic"]
 

@@ -1,4 +1,4 @@
-"""Fake model APIs on 127.0.0.1 that drive the real agent CLIs offline (tests, demos).
+"""Fake model APIs on 127.0.0.1 that drive the real agent CLIs offline (tests only; ADR 0062).
 
 Each fake plays a list of scripted *turns*; the turn for a request is chosen from the
 conversation in the request itself (how many model replies it already holds), so retries and

@@ -15,7 +15,7 @@ import json
 import time
 from typing import Any
 
-from ghw.agents.testing import BaseHandler, FakeServer
+from support import BaseHandler, FakeServer
 
 __all__ = ["FakeOpenAIResponses"]
 
