@@ -73,24 +73,6 @@ __all__ = ["EVENT_COLUMNS", "Ledger", "format_ts", "utcnow"]
 EVENT_COLUMNS = (*HASHED_FIELDS, "prev_hash", "hash")
 _EVENT_SELECT = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
 
-# Events that only the lease holder may append to a running issue.
-_STEP_EVENTS = frozenset(
-    {
-        "PlanCompleted",
-        "PlanFailed",
-        "ImplementCompleted",
-        "ImplementFailed",
-        "ReviewCompleted",
-        "ReviewFailed",
-        "BranchPushed",
-        "PullRequestRequested",
-        "PullRequestOpened",
-        "PullRequestAdopted",
-        "CommentRequested",
-        "CommentPosted",
-    }
-)
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -583,7 +565,8 @@ class Ledger:
             leased = kind == "issue" and view is not None and view.state in RUNNING
             for event in req.events:
                 payload = event.payload()
-                if leased and event.TYPE in _STEP_EVENTS and req.fence is None:
+                # (which events only the holder may append: their classes say, Event.LEASED)
+                if leased and event.LEASED and req.fence is None:
                     raise IllegalTransitionError(
                         sid, view.state, event.TYPE, "only the lease holder may append it"
                     )

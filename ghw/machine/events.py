@@ -1,6 +1,10 @@
 """Event types: one small dataclass per type, documented once (§2).
 
-An event class *is* its payload schema. ``SCHEMA_VERSION`` is stored with every event; older
+An event class *is* its payload schema, and the home of its type: defining a subclass of
+:class:`Event` with a ``TYPE`` registers it in :data:`EVENT_TYPES` (no second list), and domain
+flags live on the class (``LEASED``: only the lease holder may append it to a running issue). Its
+effect on the issue view is its applier in :mod:`ghw.machine.fold`, its history line its renderer
+in :mod:`ghw.cli.render` (ADR 0061). ``SCHEMA_VERSION`` is stored with every event; older
 payloads are upcast on read (see :mod:`ghw.machine.upcast`). Values that depend on configuration or
 on the moment (eligibility, the next retry time, the agent and model used) are fields here, so the
 fold never reads today's config or clock.
@@ -17,6 +21,7 @@ from typing import Any, ClassVar, get_type_hints
 
 __all__ = [
     "EVENT_TYPES",
+    "LEASED_TYPES",
     "BranchPushed",
     "CommentPosted",
     "CommentRequested",
@@ -60,12 +65,31 @@ class PayloadError(ValueError):
     """A payload does not match its event type's schema."""
 
 
+_REGISTRY: dict[str, type[Event]] = {}
+
+# type name -> event class, filled as the classes below are defined (read-only outside)
+EVENT_TYPES: typing.Mapping[str, type[Event]] = types.MappingProxyType(_REGISTRY)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Event:
-    """Base of all event payloads."""
+    """Base of all event payloads. A subclass that sets its own ``TYPE`` is an event type and is
+    registered in :data:`EVENT_TYPES`; one without (``_Started``, ``_AgentRun``, ``_Failed``) only
+    shares fields."""
 
     TYPE: ClassVar[str] = ""
     SCHEMA_VERSION: ClassVar[int] = 1
+    # Only the lease holder (a fenced append) may append it while the issue runs a step.
+    LEASED: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("TYPE")
+        if not name:
+            return
+        if name in _REGISTRY:
+            raise TypeError(f"event type {name!r} is defined twice")
+        _REGISTRY[name] = cls
 
     def payload(self) -> dict[str, Any]:
         # a shallow copy: JSON writes tuples as arrays, and the fold copies what it keeps
@@ -176,8 +200,10 @@ class ReviewStarted(_Started):
 
 @dataclass(frozen=True, kw_only=True)
 class _AgentRun(Event):
-    """What one agent run cost and where its transcript is."""
+    """What one agent run cost and where its transcript is: a step's end (Completed or Failed),
+    which only its lease holder may append."""
 
+    LEASED: ClassVar[bool] = True
     agent: str = ""
     model: str | None = None
     session_id: str | None = None
@@ -292,12 +318,13 @@ class RetryRequested(Event):
     by: str = ""
 
 
-# --- effects that change no state -------------------------------------------------------------
+# --- effects that change no state (steps' side effects: the lease holder's) -------------------
 
 
 @dataclass(frozen=True, kw_only=True)
 class BranchPushed(Event):
     TYPE: ClassVar[str] = "BranchPushed"
+    LEASED: ClassVar[bool] = True
     branch: str
     sha: str = ""
 
@@ -307,6 +334,7 @@ class PullRequestRequested(Event):
     """Intent, committed before the API call so a crash is reconciled by head branch."""
 
     TYPE: ClassVar[str] = "PullRequestRequested"
+    LEASED: ClassVar[bool] = True
     key: str
     branch: str
     title: str = ""
@@ -315,6 +343,7 @@ class PullRequestRequested(Event):
 @dataclass(frozen=True, kw_only=True)
 class PullRequestOpened(Event):
     TYPE: ClassVar[str] = "PullRequestOpened"
+    LEASED: ClassVar[bool] = True
     number: int
     url: str = ""
     branch: str = ""
@@ -324,6 +353,7 @@ class PullRequestOpened(Event):
 @dataclass(frozen=True, kw_only=True)
 class PullRequestAdopted(Event):
     TYPE: ClassVar[str] = "PullRequestAdopted"
+    LEASED: ClassVar[bool] = True
     number: int
     url: str = ""
     branch: str = ""
@@ -332,6 +362,7 @@ class PullRequestAdopted(Event):
 @dataclass(frozen=True, kw_only=True)
 class CommentRequested(Event):
     TYPE: ClassVar[str] = "CommentRequested"
+    LEASED: ClassVar[bool] = True
     key: str
     pr_number: int
 
@@ -339,6 +370,7 @@ class CommentRequested(Event):
 @dataclass(frozen=True, kw_only=True)
 class CommentPosted(Event):
     TYPE: ClassVar[str] = "CommentPosted"
+    LEASED: ClassVar[bool] = True
     key: str
     comment_id: int
     url: str = ""
@@ -412,43 +444,8 @@ class LoopReleased(Event):
     by: str = ""
 
 
-_ALL: tuple[type[Event], ...] = (
-    IssueSynced,
-    IssueChanged,
-    EligibilityChanged,
-    IssueClosed,
-    IssueReopened,
-    PlanStarted,
-    PlanCompleted,
-    PlanFailed,
-    PlanInvalidated,
-    ImplementStarted,
-    ImplementCompleted,
-    ImplementFailed,
-    ReviewStarted,
-    ReviewCompleted,
-    ReviewFailed,
-    LeaseExpired,
-    Held,
-    Released,
-    RetryRequested,
-    BranchPushed,
-    PullRequestRequested,
-    PullRequestOpened,
-    PullRequestAdopted,
-    CommentRequested,
-    CommentPosted,
-    RepositoryAdded,
-    RepositoryRemoved,
-    RepositorySynced,
-    RateLimitWait,
-    CycleStarted,
-    CycleCompleted,
-    LoopHeld,
-    LoopReleased,
-)
-
-EVENT_TYPES: typing.Mapping[str, type[Event]] = types.MappingProxyType({c.TYPE: c for c in _ALL})
+# Types only the lease holder may append to a running issue (derived from the classes).
+LEASED_TYPES: frozenset[str] = frozenset(name for name, cls in EVENT_TYPES.items() if cls.LEASED)
 
 
 @functools.cache

@@ -1,0 +1,69 @@
+"""Each event type has one home: its class, registered once (ADR 0061)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import pytest
+
+from ghw.machine import events as ev
+
+
+def test_every_event_class_is_registered_under_its_own_name() -> None:
+    classes = {
+        name: obj
+        for name, obj in vars(ev).items()
+        if isinstance(obj, type) and issubclass(obj, ev.Event) and obj.__dict__.get("TYPE")
+    }
+    assert dict(ev.EVENT_TYPES) == {cls.TYPE: cls for cls in classes.values()}
+    assert all(cls.TYPE == name for name, cls in ev.EVENT_TYPES.items())
+    assert all(cls.__name__ == name for name, cls in ev.EVENT_TYPES.items())
+    assert len(ev.EVENT_TYPES) == 33
+
+
+def test_field_sharing_bases_are_not_event_types() -> None:
+    registered = set(ev.EVENT_TYPES.values())
+    assert ev.Event not in registered
+    assert not {ev._Started, ev._AgentRun, ev._Failed} & registered
+
+
+def test_all_names_every_event_type_and_is_importable() -> None:
+    assert set(ev.EVENT_TYPES) <= set(ev.__all__)
+    for name in ev.__all__:
+        assert hasattr(ev, name), name
+
+
+def test_leased_types_are_the_step_ends_and_step_effects() -> None:
+    # the list the ledger kept by hand before ADR 0061, pinned
+    assert {
+        "PlanCompleted",
+        "PlanFailed",
+        "ImplementCompleted",
+        "ImplementFailed",
+        "ReviewCompleted",
+        "ReviewFailed",
+        "BranchPushed",
+        "PullRequestRequested",
+        "PullRequestOpened",
+        "PullRequestAdopted",
+        "CommentRequested",
+        "CommentPosted",
+    } == ev.LEASED_TYPES
+    assert all(ev.EVENT_TYPES[name].LEASED for name in ev.LEASED_TYPES)
+    assert not ev.PlanStarted.LEASED and not ev.LeaseExpired.LEASED and not ev.Held.LEASED
+
+
+def test_a_type_defined_twice_is_refused() -> None:
+    with pytest.raises(TypeError, match="defined twice"):
+
+        @dataclasses.dataclass(frozen=True, kw_only=True)
+        class Held(ev.Event):
+            TYPE: ClassVar[str] = "Held"
+
+    assert ev.EVENT_TYPES["Held"] is ev.Held
+
+
+def test_event_types_is_read_only() -> None:
+    with pytest.raises(TypeError):
+        ev.EVENT_TYPES["X"] = ev.Held  # type: ignore[index]
