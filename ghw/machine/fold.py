@@ -1,23 +1,27 @@
 """The pure fold: events -> read model. No I/O, no clock, no config.
 
 ``apply`` looks the (state, event type) pair up in :data:`ghw.machine.table.LOOKUP` — a dict, not a
-state-machine object per issue — picks the rule whose guard holds, and returns a new view. Anything
+state-machine object per issue — picks the rule whose guard holds, then calls the event type's
+applier (:data:`APPLIERS`, one function per type) for its effects, and returns a new view. Anything
 the table does not allow raises :class:`~ghw.errors.IllegalTransitionError`.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ghw.errors import IllegalTransitionError
+from ghw.machine import events as ev
 from ghw.machine.states import FAILED, NEW, RUNNING, START_OF_FAILED, STEP_OF_RUNNING, State
 from ghw.machine.table import LOOKUP, REMEMBERED, SAME, START, STEP_START
 from ghw.machine.view import IssueView, parse_issue_stream
 
 __all__ = [
+    "APPLIERS",
+    "Applier",
     "CycleView",
     "EventRecord",
     "LoopView",
@@ -103,132 +107,233 @@ def _account(view: IssueView, p: Mapping[str, Any]) -> None:
         view.agent = p["agent"]
 
 
-def apply(view: IssueView | None, event: EventRecord, *, in_place: bool = False) -> IssueView:
-    """One step of the fold. Returns a new view and leaves ``view`` alone, unless ``in_place``
-    (for callers that own the view, like replay, where copying would dominate the cost)."""
-    etype = event.type
+# --- one applier per issue event type -----------------------------------------------------------
+#
+# An applier makes one event's effects on the view. ``apply`` has already checked the transition
+# against the table and set the new state (``new.state``) and the bookkeeping fields; ``before`` is
+# the state the event found. Until the applier changes them, ``new``'s other fields are the old
+# view's.
+
+Applier = Callable[[IssueView, EventRecord, str], None]
+
+APPLIERS: dict[str, Applier] = {}
+
+
+def _applies(*classes: type[ev.Event]) -> Callable[[Applier], Applier]:
+    def register(func: Applier) -> Applier:
+        for cls in classes:
+            assert cls.TYPE not in APPLIERS, cls.TYPE
+            APPLIERS[cls.TYPE] = func
+        return func
+
+    return register
+
+
+def _issue_facts(new: IssueView, p: Mapping[str, Any]) -> None:
+    new.title = p.get("title", new.title)
+    new.labels = list(p.get("labels", new.labels))
+    new.author = p.get("author") or new.author
+    new.association = p.get("association") or new.association
+    new.gh_updated_at = p.get("updated_at") or new.gh_updated_at
+    new.content_hash = p.get("content_hash") or new.content_hash
+
+
+def _decision_facts(new: IssueView, p: Mapping[str, Any]) -> None:
+    # the facts the decision was made from (recorded since issue 13; None on older events)
+    if p.get("association") is not None:
+        new.association = p["association"]
+    if p.get("labels") is not None:
+        new.labels = list(p["labels"])
+
+
+def _eligibility(new: IssueView, p: Mapping[str, Any], *, keeps_going: bool) -> None:
+    new.eligible = bool(p.get("eligible", True))
+    new.skip_reason = "" if new.eligible else str(p.get("reason", ""))
+    if keeps_going:
+        # the issue is past planning (or paused): keep going, but say so
+        new.changed_since_plan = True
+    elif new.state in (State.SYNCED, State.SKIPPED):
+        new.changed_since_plan = False
+        new.attempts = 0
+        new.next_retry_at = None
+        new.last_error = None
+        new.last_error_kind = None
+
+
+@_applies(ev.IssueSynced)
+def _issue_synced(new: IssueView, event: EventRecord, before: str) -> None:
     p = event.payload
-    dest = next_state(view, etype, p)
+    _issue_facts(new, p)
+    new.html_url = p.get("html_url") or ""
+    new.gh_created_at = p.get("created_at") or ""
+    _eligibility(new, p, keeps_going=False)
+
+
+@_applies(ev.IssueChanged)
+def _issue_changed(new: IssueView, event: EventRecord, before: str) -> None:
+    _issue_facts(new, event.payload)
+    _eligibility(new, event.payload, keeps_going=new.state == before)
+
+
+@_applies(ev.EligibilityChanged)
+def _eligibility_changed(new: IssueView, event: EventRecord, before: str) -> None:
+    _decision_facts(new, event.payload)
+    _eligibility(new, event.payload, keeps_going=new.state == before)
+
+
+@_applies(ev.IssueReopened)
+def _issue_reopened(new: IssueView, event: EventRecord, before: str) -> None:
+    # (gh_updated_at is not taken from a reopen: the fold never has, and projections must match)
+    _decision_facts(new, event.payload)
+    _eligibility(new, event.payload, keeps_going=False)
+
+
+@_applies(ev.IssueClosed)
+def _issue_closed(new: IssueView, event: EventRecord, before: str) -> None:
+    new.gh_updated_at = event.payload.get("updated_at") or new.gh_updated_at
+    new.next_retry_at = None
+    if before in RUNNING:
+        new.claimed_from = None
+
+
+@_applies(ev.PlanStarted, ev.ImplementStarted, ev.ReviewStarted)
+def _started(new: IssueView, event: EventRecord, before: str) -> None:
+    new.claimed_from = before
+    new.next_retry_at = None
+    if event.type == "PlanStarted":
+        new.changed_since_plan = False
+    agent = event.payload.get("agent")
+    if agent:
+        new.agent = agent
+
+
+def _completed(new: IssueView, p: Mapping[str, Any]) -> None:
+    _account(new, p)
+    new.attempts = 0
+    new.claimed_from = None
+    new.last_error = None
+    new.last_error_kind = None
+
+
+@_applies(ev.PlanCompleted)
+def _plan_completed(new: IssueView, event: EventRecord, before: str) -> None:
+    _completed(new, event.payload)
+    new.plan_seq = event.seq
+
+
+@_applies(ev.ImplementCompleted)
+def _implement_completed(new: IssueView, event: EventRecord, before: str) -> None:
+    p = event.payload
+    _completed(new, p)
+    new.pr_number = int(p["pr_number"])
+    new.pr_url = p.get("pr_url") or new.pr_url
+
+
+@_applies(ev.ReviewCompleted)
+def _review_completed(new: IssueView, event: EventRecord, before: str) -> None:
+    _completed(new, event.payload)
+    new.verdict = event.payload.get("verdict")
+
+
+@_applies(ev.PlanFailed, ev.ImplementFailed, ev.ReviewFailed)
+def _failed(new: IssueView, event: EventRecord, before: str) -> None:
+    p = event.payload
+    _account(new, p)
+    new.attempts += 1
+    new.claimed_from = None
+    new.last_error = p.get("error")
+    new.last_error_kind = p.get("error_kind") or p.get("kind")
+    new.next_retry_at = p.get("next_retry_at")
+
+
+@_applies(ev.PlanInvalidated)
+def _plan_invalidated(new: IssueView, event: EventRecord, before: str) -> None:
+    new.changed_since_plan = False
+    new.plan_seq = None
+
+
+@_applies(ev.PullRequestOpened, ev.PullRequestAdopted)
+def _pull_request(new: IssueView, event: EventRecord, before: str) -> None:
+    new.pr_number = int(event.payload["number"])
+    new.pr_url = event.payload.get("url") or None
+
+
+@_applies(ev.BranchPushed, ev.PullRequestRequested, ev.CommentRequested, ev.CommentPosted)
+def _recorded_only(new: IssueView, event: EventRecord, before: str) -> None:
+    """Effects recorded for reconciliation: nothing in the view changes."""
+
+
+@_applies(ev.LeaseExpired)
+def _lease_expired(new: IssueView, event: EventRecord, before: str) -> None:
+    p = event.payload
+    exhausted = _condition("exhausted", p, new)  # (new still holds the old attempts)
+    if p.get("reason") == "expired":
+        new.attempts += 1
+        new.last_error = f"lease expired ({STEP_OF_RUNNING[before][0]} step)"
+        if exhausted:
+            new.last_error += (
+                f"; attempts exhausted ({new.attempts}/{p.get('max_attempts', 3)}): "
+                "waits for `ghw retry`"
+            )
+        new.last_error_kind = "expired"
+    new.claimed_from = None
+    if exhausted:
+        new.next_retry_at = None
+    else:
+        # An end that counts no attempt leaves the issue as retryable as before its claim:
+        # a retry claimed from a failed state was ready, so it is ready again. Events from
+        # before ghw wrote that time into the payload get the event's own time.
+        new.next_retry_at = p.get("next_retry_at")
+        if new.next_retry_at is None and new.state in FAILED and p.get("reason") != "expired":
+            new.next_retry_at = event.ts
+
+
+@_applies(ev.Held)
+def _held(new: IssueView, event: EventRecord, before: str) -> None:
+    new.held_from = (new.claimed_from if before in RUNNING else None) or before
+    new.held_reason = event.payload.get("reason")
+    new.claimed_from = None
+
+
+@_applies(ev.Released)
+def _released(new: IssueView, event: EventRecord, before: str) -> None:
+    new.held_from = None
+    new.held_reason = None
+
+
+@_applies(ev.RetryRequested)
+def _retry_requested(new: IssueView, event: EventRecord, before: str) -> None:
+    new.attempts = 0
+    new.next_retry_at = None
+    new.last_error = None
+    new.last_error_kind = None
+    if before == State.HELD and new.held_reason in ("pr_closed", "pr_merged"):
+        # the old PR is gone for good: work on a fresh branch ghw/issue-N-<k>
+        new.branch_gen += 1
+        new.pr_number = None
+        new.pr_url = None
+    new.held_from = None
+    new.held_reason = None
+
+
+def apply(view: IssueView | None, event: EventRecord, *, in_place: bool = False) -> IssueView:
+    """One step of the fold: the table decides the state, the type's applier the rest. Returns
+    a new view and leaves ``view`` alone, unless ``in_place`` (for callers that own the view,
+    like replay, where copying would dominate the cost)."""
+    etype = event.type
+    dest = next_state(view, etype, event.payload)
     if view is None:
         repo, number = parse_issue_stream(event.stream_id)
         new = IssueView(stream_id=event.stream_id, repo=repo, number=number, state=dest)
-    elif in_place:
-        new = view
+        before = NEW
     else:
-        new = view.clone()
-    before = view.state if view is not None else NEW
-    claimed_from = view.claimed_from if view is not None else None
+        new = view if in_place else view.clone()
+        before = view.state
     new.state = dest
     new.version = event.version
     new.last_seq = event.seq
     new.updated_ts = event.ts
-
-    if etype in ("IssueSynced", "IssueChanged"):
-        new.title = p.get("title", new.title)
-        new.labels = list(p.get("labels", new.labels))
-        new.author = p.get("author") or new.author
-        new.association = p.get("association") or new.association
-        new.gh_updated_at = p.get("updated_at") or new.gh_updated_at
-        new.content_hash = p.get("content_hash") or new.content_hash
-        if etype == "IssueSynced":
-            new.html_url = p.get("html_url") or ""
-            new.gh_created_at = p.get("created_at") or ""
-    elif etype in ("EligibilityChanged", "IssueReopened"):
-        # the facts the decision was made from (recorded since issue 13; None on older events)
-        if p.get("association") is not None:
-            new.association = p["association"]
-        if p.get("labels") is not None:
-            new.labels = list(p["labels"])
-    if etype in ("IssueSynced", "IssueChanged", "EligibilityChanged", "IssueReopened"):
-        new.eligible = bool(p.get("eligible", True))
-        new.skip_reason = "" if new.eligible else str(p.get("reason", ""))
-        if dest == before and etype in ("IssueChanged", "EligibilityChanged"):
-            # the issue is past planning (or paused): keep going, but say so
-            new.changed_since_plan = True
-        elif dest in (State.SYNCED, State.SKIPPED):
-            new.changed_since_plan = False
-            new.attempts = 0
-            new.next_retry_at = None
-            new.last_error = None
-            new.last_error_kind = None
-    elif etype in ("IssueClosed", "IssueReopened"):
-        new.gh_updated_at = p.get("updated_at") or new.gh_updated_at
-        new.next_retry_at = None
-        if etype == "IssueReopened":
-            new.attempts = 0
-    elif etype.endswith("Started"):
-        new.claimed_from = before
-        new.next_retry_at = None
-        if etype == "PlanStarted":
-            new.changed_since_plan = False
-        if p.get("agent"):
-            new.agent = p["agent"]
-    elif etype in ("PlanCompleted", "ImplementCompleted", "ReviewCompleted"):
-        _account(new, p)
-        new.attempts = 0
-        new.claimed_from = None
-        new.last_error = None
-        new.last_error_kind = None
-        if etype == "PlanCompleted":
-            new.plan_seq = event.seq
-        elif etype == "ImplementCompleted":
-            new.pr_number = int(p["pr_number"])
-            new.pr_url = p.get("pr_url") or new.pr_url
-        else:
-            new.verdict = p.get("verdict")
-    elif etype in ("PlanFailed", "ImplementFailed", "ReviewFailed"):
-        _account(new, p)
-        new.attempts += 1
-        new.claimed_from = None
-        new.last_error = p.get("error")
-        new.last_error_kind = p.get("error_kind") or p.get("kind")
-        new.next_retry_at = p.get("next_retry_at")
-    elif etype == "PlanInvalidated":
-        new.changed_since_plan = False
-        new.plan_seq = None
-    elif etype in ("PullRequestOpened", "PullRequestAdopted"):
-        new.pr_number = int(p["number"])
-        new.pr_url = p.get("url") or None
-    elif etype == "LeaseExpired":
-        exhausted = _condition("exhausted", p, view)
-        if p.get("reason") == "expired":
-            new.attempts += 1
-            new.last_error = f"lease expired ({STEP_OF_RUNNING[before][0]} step)"
-            if exhausted:
-                new.last_error += (
-                    f"; attempts exhausted ({new.attempts}/{p.get('max_attempts', 3)}): "
-                    "waits for `ghw retry`"
-                )
-            new.last_error_kind = "expired"
-        new.claimed_from = None
-        if exhausted:
-            new.next_retry_at = None
-        else:
-            # An end that counts no attempt leaves the issue as retryable as before its claim:
-            # a retry claimed from a failed state was ready, so it is ready again. Events from
-            # before ghw wrote that time into the payload get the event's own time.
-            new.next_retry_at = p.get("next_retry_at")
-            if new.next_retry_at is None and dest in FAILED and p.get("reason") != "expired":
-                new.next_retry_at = event.ts
-    elif etype == "Held":
-        new.held_from = (claimed_from if before in RUNNING else None) or before
-        new.held_reason = p.get("reason")
-        new.claimed_from = None
-    elif etype in ("Released", "RetryRequested"):
-        if etype == "RetryRequested":
-            new.attempts = 0
-            new.next_retry_at = None
-            new.last_error = None
-            new.last_error_kind = None
-            if before == State.HELD and new.held_reason in ("pr_closed", "pr_merged"):
-                # the old PR is gone for good: work on a fresh branch ghw/issue-N-<k>
-                new.branch_gen += 1
-                new.pr_number = None
-                new.pr_url = None
-        new.held_from = None
-        new.held_reason = None
-    if etype == "IssueClosed" and before in RUNNING:
-        new.claimed_from = None
+    APPLIERS[etype](new, event, before)
     return new
 
 

@@ -67,3 +67,12 @@ def test_a_type_defined_twice_is_refused() -> None:
 def test_event_types_is_read_only() -> None:
     with pytest.raises(TypeError):
         ev.EVENT_TYPES["X"] = ev.Held  # type: ignore[index]
+
+
+def test_every_issue_event_type_has_one_applier() -> None:
+    from ghw.machine.fold import APPLIERS
+    from ghw.machine.table import LOOKUP
+
+    issue_types = {t for (_state, t) in LOOKUP}
+    assert set(APPLIERS) == issue_types
+    assert issue_types <= set(ev.EVENT_TYPES)
