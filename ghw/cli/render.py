@@ -2,77 +2,151 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ghw.ledger.records import StoredEvent
+from ghw.machine import events as ev
 
-__all__ = ["counts_text", "event_facts", "history_json", "tidy_help"]
+__all__ = ["RENDERERS", "Renderer", "counts_text", "event_facts", "history_json", "tidy_help"]
 
 
 def _money(value: Any) -> str:
     return f"${float(value or 0):.4f}"
 
 
-def event_facts(event: StoredEvent) -> str:
-    """The key facts of one event, one short line."""
-    p = event.payload
-    t = event.type
-    parts: list[str] = []
-    if t == "IssueSynced":
-        parts.append(
-            f"{p.get('title', '')!r} by {p.get('author') or '?'} ({p.get('association') or '?'})"
-        )
-        parts.append("eligible" if p.get("eligible") else f"skipped: {p.get('reason', '')}")
-    elif t in ("IssueChanged", "EligibilityChanged", "IssueReopened"):
-        if p.get("changed"):
-            parts.append("changed " + ", ".join(p["changed"]))
-        parts.append(
-            "eligible" if p.get("eligible", True) else f"not eligible: {p.get('reason', '')}"
-        )
-    elif t.endswith("Started"):
-        parts.append(
-            f"agent {p.get('agent') or '?'}" + (f" ({p['model']})" if p.get("model") else "")
-        )
-        parts.append(f"attempt {p.get('attempt', 1)}/{p.get('max_attempts', '?')}")
-        if p.get("branch"):
-            parts.append(f"branch {p['branch']}")
-    elif t.endswith("Completed") and t != "CycleCompleted":
-        if t == "ReviewCompleted":
-            parts.append(f"verdict {p.get('verdict')}")
-        if t == "ImplementCompleted":
-            parts.append(f"PR #{p.get('pr_number')} {p.get('pr_url') or ''}".strip())
-        parts.append(f"agent {p.get('agent') or '?'}")
-        if p.get("session_id"):
-            parts.append(f"session {p['session_id']}")
+# --- one renderer per event type: the key facts of its history line --------------------------
+
+Renderer = Callable[[Mapping[str, Any]], list[str]]
+
+RENDERERS: dict[str, Renderer] = {}
+
+
+def _renders(*classes: type[ev.Event]) -> Callable[[Renderer], Renderer]:
+    def register(func: Renderer) -> Renderer:
+        for cls in classes:
+            assert cls.TYPE not in RENDERERS, cls.TYPE
+            RENDERERS[cls.TYPE] = func
+        return func
+
+    return register
+
+
+@_renders(ev.IssueSynced)
+def _issue_synced(p: Mapping[str, Any]) -> list[str]:
+    return [
+        f"{p.get('title', '')!r} by {p.get('author') or '?'} ({p.get('association') or '?'})",
+        "eligible" if p.get("eligible") else f"skipped: {p.get('reason', '')}",
+    ]
+
+
+@_renders(ev.IssueChanged, ev.EligibilityChanged, ev.IssueReopened)
+def _eligibility(p: Mapping[str, Any]) -> list[str]:
+    parts = ["changed " + ", ".join(p["changed"])] if p.get("changed") else []
+    parts.append("eligible" if p.get("eligible", True) else f"not eligible: {p.get('reason', '')}")
+    return parts
+
+
+@_renders(ev.PlanStarted, ev.ImplementStarted, ev.ReviewStarted)
+def _started(p: Mapping[str, Any]) -> list[str]:
+    parts = [
+        f"agent {p.get('agent') or '?'}" + (f" ({p['model']})" if p.get("model") else ""),
+        f"attempt {p.get('attempt', 1)}/{p.get('max_attempts', '?')}",
+    ]
+    if p.get("branch"):
+        parts.append(f"branch {p['branch']}")
+    return parts
+
+
+def _agent_run(p: Mapping[str, Any]) -> list[str]:
+    parts = [f"agent {p.get('agent') or '?'}"]
+    if p.get("session_id"):
+        parts.append(f"session {p['session_id']}")
+    parts.append(f"cost {_money(p.get('cost_usd'))}")
+    parts.append(f"{float(p.get('duration_s') or 0):.1f}s")
+    if p.get("input_tokens") or p.get("output_tokens"):
+        parts.append(f"tokens {p.get('input_tokens', 0)}/{p.get('output_tokens', 0)}")
+    return parts
+
+
+@_renders(ev.PlanCompleted)
+def _plan_completed(p: Mapping[str, Any]) -> list[str]:
+    return _agent_run(p)
+
+
+@_renders(ev.ImplementCompleted)
+def _implement_completed(p: Mapping[str, Any]) -> list[str]:
+    return [f"PR #{p.get('pr_number')} {p.get('pr_url') or ''}".strip(), *_agent_run(p)]
+
+
+@_renders(ev.ReviewCompleted)
+def _review_completed(p: Mapping[str, Any]) -> list[str]:
+    return [f"verdict {p.get('verdict')}", *_agent_run(p)]
+
+
+@_renders(ev.PlanFailed, ev.ImplementFailed, ev.ReviewFailed)
+def _failed(p: Mapping[str, Any]) -> list[str]:
+    parts = [
+        f"{p.get('kind', '')} {p.get('error_kind') or ''}: {p.get('error', '')}".strip(),
+        f"retry at {p['next_retry_at']}" if p.get("next_retry_at") else "waits for `ghw retry`",
+    ]
+    if p.get("cost_usd"):
         parts.append(f"cost {_money(p.get('cost_usd'))}")
-        parts.append(f"{float(p.get('duration_s') or 0):.1f}s")
-        if p.get("input_tokens") or p.get("output_tokens"):
-            parts.append(f"tokens {p.get('input_tokens', 0)}/{p.get('output_tokens', 0)}")
-    elif t.endswith("Failed"):
-        parts.append(
-            f"{p.get('kind', '')} {p.get('error_kind') or ''}: {p.get('error', '')}".strip()
-        )
-        parts.append(
-            f"retry at {p['next_retry_at']}" if p.get("next_retry_at") else "waits for `ghw retry`"
-        )
-        if p.get("cost_usd"):
-            parts.append(f"cost {_money(p.get('cost_usd'))}")
-    elif t == "LeaseExpired":
-        parts.append(f"{p.get('reason')} (holder pid {p.get('holder', {}).get('pid', '?')})")
-    elif t == "Held":
-        parts.append(f"reason {p.get('reason')}")
-    elif t in ("PullRequestOpened", "PullRequestAdopted"):
-        parts.append(f"#{p.get('number')} {p.get('url', '')}".strip())
-    elif t == "PullRequestRequested":
-        parts.append(f"branch {p.get('branch')} key {p.get('key')}")
-    elif t == "BranchPushed":
-        parts.append(f"{p.get('branch')} @ {str(p.get('sha', ''))[:10]}")
-    elif t in ("CommentRequested", "CommentPosted"):
-        parts.append(f"key {p.get('key')}")
-    elif t == "PlanInvalidated":
-        parts.append(str(p.get("reason", "")))
-    elif t in ("Released", "RetryRequested") and p.get("by"):
-        parts.append(f"by {p['by']}")
+    return parts
+
+
+@_renders(ev.LeaseExpired)
+def _lease_expired(p: Mapping[str, Any]) -> list[str]:
+    return [f"{p.get('reason')} (holder pid {p.get('holder', {}).get('pid', '?')})"]
+
+
+@_renders(ev.Held)
+def _held(p: Mapping[str, Any]) -> list[str]:
+    return [f"reason {p.get('reason')}"]
+
+
+@_renders(ev.PullRequestOpened, ev.PullRequestAdopted)
+def _pull_request(p: Mapping[str, Any]) -> list[str]:
+    return [f"#{p.get('number')} {p.get('url', '')}".strip()]
+
+
+@_renders(ev.PullRequestRequested)
+def _pull_request_requested(p: Mapping[str, Any]) -> list[str]:
+    return [f"branch {p.get('branch')} key {p.get('key')}"]
+
+
+@_renders(ev.BranchPushed)
+def _branch_pushed(p: Mapping[str, Any]) -> list[str]:
+    return [f"{p.get('branch')} @ {str(p.get('sha', ''))[:10]}"]
+
+
+@_renders(ev.CommentRequested, ev.CommentPosted)
+def _comment(p: Mapping[str, Any]) -> list[str]:
+    return [f"key {p.get('key')}"]
+
+
+@_renders(ev.PlanInvalidated)
+def _plan_invalidated(p: Mapping[str, Any]) -> list[str]:
+    return [str(p.get("reason", ""))]
+
+
+@_renders(ev.Released, ev.RetryRequested)
+def _by(p: Mapping[str, Any]) -> list[str]:
+    return [f"by {p['by']}"] if p.get("by") else []
+
+
+def _nothing(p: Mapping[str, Any]) -> list[str]:
+    return []
+
+
+# the rest say all in their type's name (IssueClosed) or belong to no issue's history
+for _name in ev.EVENT_TYPES:
+    RENDERERS.setdefault(_name, _nothing)
+
+
+def event_facts(event: StoredEvent) -> str:
+    """The key facts of one event, one short line (its type's renderer)."""
+    parts = RENDERERS.get(event.type, _nothing)(event.payload)
     return "; ".join(x for x in parts if x)
 
 

@@ -76,3 +76,31 @@ def test_every_issue_event_type_has_one_applier() -> None:
     issue_types = {t for (_state, t) in LOOKUP}
     assert set(APPLIERS) == issue_types
     assert issue_types <= set(ev.EVENT_TYPES)
+
+
+def test_every_event_type_has_one_renderer() -> None:
+    from ghw.cli.render import RENDERERS
+
+    assert set(RENDERERS) == set(ev.EVENT_TYPES)
+
+
+def test_history_lines_from_the_renderers() -> None:
+    from types import SimpleNamespace
+
+    from ghw.cli.render import event_facts
+
+    def facts(e: ev.Event) -> str:
+        return event_facts(SimpleNamespace(type=e.TYPE, payload=e.payload()))  # type: ignore[arg-type]
+
+    assert facts(ev.ImplementStarted(agent="codex", model="m", branch="ghw/issue-1")) == (
+        "agent codex (m); attempt 1/3; branch ghw/issue-1"
+    )
+    assert facts(
+        ev.ImplementCompleted(pr_number=5, pr_url="u", agent="a", session_id="s", duration_s=1)
+    ) == ("PR #5 u; agent a; session s; cost $0.0000; 1.0s")
+    assert facts(ev.ReviewFailed(error="boom", kind="permanent", cost_usd=0.5)) == (
+        "permanent : boom; waits for `ghw retry`; cost $0.5000"
+    )
+    assert facts(ev.Released(by="op")) == "by op"
+    assert facts(ev.Released()) == ""
+    assert facts(ev.IssueClosed()) == ""
