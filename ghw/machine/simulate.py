@@ -16,7 +16,7 @@ from ghw.machine.states import NEW, RUNNING
 from ghw.machine.table import LOOKUP
 from ghw.machine.view import IssueView
 
-__all__ = ["ISSUE_EVENT_TYPES", "legal_types", "make_event", "random_history"]
+__all__ = ["GENERATORS", "ISSUE_EVENT_TYPES", "legal_types", "make_event", "random_history"]
 
 ISSUE_EVENT_TYPES: tuple[str, ...] = tuple(sorted({t for (_s, t) in LOOKUP}))
 
@@ -40,95 +40,206 @@ def _run_fields(rng: random.Random) -> dict[str, Any]:
     }
 
 
+# --- one field generator per issue event type ---------------------------------------------------
+#
+# A generator draws from ``rng`` in a fixed order (keyword order is evaluation order), so a seed
+# always gives the same history; ``make_event`` builds the event through the registry.
+
+Fields = Callable[[IssueView | None, random.Random, str, int, list[str]], dict[str, Any]]
+
+GENERATORS: dict[str, Fields] = {}
+
+
+def _generates(*classes: type[ev.Event]) -> Callable[[Fields], Fields]:
+    def register(func: Fields) -> Fields:
+        for cls in classes:
+            GENERATORS[cls.TYPE] = func
+        return func
+
+    return register
+
+
+@_generates(ev.IssueSynced)
+def _issue_synced(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    return dict(
+        repo=repo,
+        number=number,
+        title=f"Issue {number}",
+        body="body " * rng.randrange(0, 20),
+        labels=labels,
+        author=rng.choice(["alice", "bob", "mallory"]),
+        association=rng.choice(["OWNER", "MEMBER", "NONE"]),
+        created_at=_ts(rng),
+        updated_at=_ts(rng),
+        content_hash=f"{rng.getrandbits(64):016x}",
+        eligible=rng.random() < 0.85,
+        reason="untrusted author",
+    )
+
+
+@_generates(ev.IssueChanged)
+def _issue_changed(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    return dict(
+        title=f"Issue {number} (edited)",
+        labels=labels,
+        updated_at=_ts(rng),
+        changed=["title"],
+        eligible=rng.random() < 0.85,
+        reason="excluded label",
+    )
+
+
+@_generates(ev.EligibilityChanged)
+def _eligibility_changed(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    return dict(eligible=rng.random() < 0.7, reason="policy")
+
+
+@_generates(ev.IssueClosed)
+def _issue_closed(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    return dict(closed_at=_ts(rng), updated_at=_ts(rng))
+
+
+@_generates(ev.IssueReopened)
+def _issue_reopened(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    return dict(updated_at=_ts(rng), eligible=rng.random() < 0.85, reason="x")
+
+
+@_generates(ev.PlanStarted, ev.ReviewStarted)
+def _started(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    return dict(agent=rng.choice(_AGENTS), attempt=1 + (view.attempts if view else 0))
+
+
+@_generates(ev.ImplementStarted)
+def _implement_started(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    return dict(agent=rng.choice(_AGENTS), branch=view.branch() if view else "")
+
+
+@_generates(ev.PlanCompleted)
+def _plan_completed(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    return dict(text="1. do it\n2. test it", **_run_fields(rng))
+
+
+@_generates(ev.ImplementCompleted)
+def _implement_completed(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    pr = view.pr_number if view and view.pr_number else 1
+    return dict(pr_number=pr, pr_url=f"https://x/pull/{pr}", **_run_fields(rng))
+
+
+@_generates(ev.ReviewCompleted)
+def _review_completed(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    verdict = rng.choice(["approve", "request_changes", "comment"])
+    return dict(verdict=verdict, text=f"ok\nVERDICT: {verdict}", **_run_fields(rng))
+
+
+@_generates(ev.PlanFailed, ev.ImplementFailed, ev.ReviewFailed)
+def _failed(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    permanent = rng.random() < 0.3
+    return dict(
+        error=rng.choice(["timeout", "agent API error", "no_changes"]),
+        kind="permanent" if permanent else "transient",
+        next_retry_at=None if permanent else _ts(rng),
+        **_run_fields(rng),
+    )
+
+
+@_generates(ev.PlanInvalidated)
+def _plan_invalidated(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    return {}
+
+
+@_generates(ev.LeaseExpired)
+def _lease_expired(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    return dict(
+        reason=rng.choice(["holder_dead", "interrupted", "expired"]),
+        max_attempts=rng.choice([1, 2, 3]),
+        next_retry_at=_ts(rng) if rng.random() < 0.5 else None,
+    )
+
+
+@_generates(ev.Held)
+def _held(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    return dict(reason=rng.choice(["operator", "budget", "pr_closed", "pr_merged"]))
+
+
+@_generates(ev.Released, ev.RetryRequested)
+def _by_operator(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    return dict(by="op")
+
+
+@_generates(ev.BranchPushed)
+def _branch_pushed(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    return dict(branch=view.branch() if view else "ghw/issue-1", sha="a" * 40)
+
+
+@_generates(ev.PullRequestRequested)
+def _pull_request_requested(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    return dict(key=f"k{rng.randrange(1000)}", branch="ghw/issue-1")
+
+
+@_generates(ev.PullRequestOpened, ev.PullRequestAdopted)
+def _pull_request(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    return dict(number=rng.randrange(1, 5000), url="https://x/pull/1")
+
+
+@_generates(ev.CommentRequested)
+def _comment_requested(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    return dict(key=f"c{rng.randrange(1000)}", pr_number=1)
+
+
+@_generates(ev.CommentPosted)
+def _comment_posted(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    return dict(key=f"c{rng.randrange(1000)}", comment_id=rng.randrange(10**6))
+
+
 def make_event(
     etype: str, view: IssueView | None, rng: random.Random, repo: str = "o/r", number: int = 1
 ) -> ev.Event:
     """A plausible event of ``etype`` for ``view`` (guards chosen at random)."""
     labels = rng.sample(["bug", "ghw", "docs", "p1", "wontfix"], k=rng.randrange(0, 3))
-    if etype == "IssueSynced":
-        return ev.IssueSynced(
-            repo=repo,
-            number=number,
-            title=f"Issue {number}",
-            body="body " * rng.randrange(0, 20),
-            labels=labels,
-            author=rng.choice(["alice", "bob", "mallory"]),
-            association=rng.choice(["OWNER", "MEMBER", "NONE"]),
-            created_at=_ts(rng),
-            updated_at=_ts(rng),
-            content_hash=f"{rng.getrandbits(64):016x}",
-            eligible=rng.random() < 0.85,
-            reason="untrusted author",
-        )
-    if etype == "IssueChanged":
-        return ev.IssueChanged(
-            title=f"Issue {number} (edited)",
-            labels=labels,
-            updated_at=_ts(rng),
-            changed=["title"],
-            eligible=rng.random() < 0.85,
-            reason="excluded label",
-        )
-    if etype == "EligibilityChanged":
-        return ev.EligibilityChanged(eligible=rng.random() < 0.7, reason="policy")
-    if etype == "IssueClosed":
-        return ev.IssueClosed(closed_at=_ts(rng), updated_at=_ts(rng))
-    if etype == "IssueReopened":
-        return ev.IssueReopened(updated_at=_ts(rng), eligible=rng.random() < 0.85, reason="x")
-    if etype in ("PlanStarted", "ReviewStarted"):
-        cls = ev.PlanStarted if etype == "PlanStarted" else ev.ReviewStarted
-        return cls(agent=rng.choice(_AGENTS), attempt=1 + (view.attempts if view else 0))
-    if etype == "ImplementStarted":
-        return ev.ImplementStarted(agent=rng.choice(_AGENTS), branch=view.branch() if view else "")
-    if etype == "PlanCompleted":
-        return ev.PlanCompleted(text="1. do it\n2. test it", **_run_fields(rng))
-    if etype == "ImplementCompleted":
-        pr = view.pr_number if view and view.pr_number else 1
-        return ev.ImplementCompleted(
-            pr_number=pr, pr_url=f"https://x/pull/{pr}", **_run_fields(rng)
-        )
-    if etype == "ReviewCompleted":
-        verdict = rng.choice(["approve", "request_changes", "comment"])
-        return ev.ReviewCompleted(
-            verdict=verdict, text=f"ok\nVERDICT: {verdict}", **_run_fields(rng)
-        )
-    if etype in ("PlanFailed", "ImplementFailed", "ReviewFailed"):
-        cls = {"PlanFailed": ev.PlanFailed, "ImplementFailed": ev.ImplementFailed}.get(
-            etype, ev.ReviewFailed
-        )
-        permanent = rng.random() < 0.3
-        return cls(
-            error=rng.choice(["timeout", "agent API error", "no_changes"]),
-            kind="permanent" if permanent else "transient",
-            next_retry_at=None if permanent else _ts(rng),
-            **_run_fields(rng),
-        )
-    if etype == "PlanInvalidated":
-        return ev.PlanInvalidated()
-    if etype == "LeaseExpired":
-        return ev.LeaseExpired(
-            reason=rng.choice(["holder_dead", "interrupted", "expired"]),
-            max_attempts=rng.choice([1, 2, 3]),
-            next_retry_at=_ts(rng) if rng.random() < 0.5 else None,
-        )
-    if etype == "Held":
-        return ev.Held(reason=rng.choice(["operator", "budget", "pr_closed", "pr_merged"]))
-    if etype == "Released":
-        return ev.Released(by="op")
-    if etype == "RetryRequested":
-        return ev.RetryRequested(by="op")
-    if etype == "BranchPushed":
-        return ev.BranchPushed(branch=view.branch() if view else "ghw/issue-1", sha="a" * 40)
-    if etype == "PullRequestRequested":
-        return ev.PullRequestRequested(key=f"k{rng.randrange(1000)}", branch="ghw/issue-1")
-    if etype in ("PullRequestOpened", "PullRequestAdopted"):
-        cls2 = ev.PullRequestOpened if etype == "PullRequestOpened" else ev.PullRequestAdopted
-        return cls2(number=rng.randrange(1, 5000), url="https://x/pull/1")
-    if etype == "CommentRequested":
-        return ev.CommentRequested(key=f"c{rng.randrange(1000)}", pr_number=1)
-    if etype == "CommentPosted":
-        return ev.CommentPosted(key=f"c{rng.randrange(1000)}", comment_id=rng.randrange(10**6))
-    raise ValueError(etype)
+    fields = GENERATORS.get(etype)
+    if fields is None:
+        raise ValueError(etype)
+    return ev.EVENT_TYPES[etype](**fields(view, rng, repo, number, labels))
 
 
 def legal_types(view: IssueView | None) -> list[str]:

@@ -104,3 +104,15 @@ def test_history_lines_from_the_renderers() -> None:
     assert facts(ev.Released(by="op")) == "by op"
     assert facts(ev.Released()) == ""
     assert facts(ev.IssueClosed()) == ""
+
+
+def test_the_simulator_generates_every_issue_event_type_through_the_registry() -> None:
+    import random
+
+    from ghw.machine.simulate import GENERATORS, ISSUE_EVENT_TYPES, make_event
+
+    assert set(GENERATORS) == set(ISSUE_EVENT_TYPES)
+    for name in ISSUE_EVENT_TYPES:
+        assert type(make_event(name, None, random.Random(0))) is ev.EVENT_TYPES[name]
+    with pytest.raises(ValueError):
+        make_event("CycleStarted", None, random.Random(0))
