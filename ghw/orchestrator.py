@@ -23,11 +23,12 @@ from typing import Any, Literal, TextIO
 
 import structlog
 
-from ghw.config import Config, check_runtime_files, config_file_path, load_config
+from ghw.config import Config, config_file_path, load_config
 from ghw.durations import MAX_INTERVAL, format_duration, parse_duration
 from ghw.errors import ConfigError, GhwError, InvalidDurationError, UsageError
 from ghw.logs import get_logger
 from ghw.phases.context import Filters, PhaseContext, StreamReporter
+from ghw.phases.preflight import check_runtime_files
 from ghw.redact import Redactor, secret_values
 from ghw.refs import MAX_ISSUE_NUMBER, parse_issue_numbers, validate_repo_or_pattern
 from ghw.runtime import github_token

@@ -77,11 +77,6 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {
     # fakehub.cli.main (``python -m ghw.fakehub``) borrows the CLI's help tidier. Move 5 (thin CLI)
     # owns terminal presentation: the tidier moves below both, or that entry point into ghw/cli/.
     ("ghw.fakehub.cli", "ghw.cli.render"): "move 5: thin CLI (presentation owned by the CLI)",
-    # NOT covered by a move of issue 14: config validation loads the scripted agent's script to
-    # check it (config.checks._script_problems). Fix: agents/ offers the check and its caller
-    # (phases or cli) combines it with the config problems, or docs/architecture.md lets config
-    # use agents. Kept strict so the choice is made on purpose.
-    ("ghw.config.checks", "ghw.agents.scripted_script"): "none yet: see the comment above",
 }
 
 # Import cycles (strongly connected modules) -> the move that breaks them.
@@ -113,7 +108,6 @@ KNOWN_INCOMPLETE_ALL: frozenset[str] = frozenset(
         "ghw.cli.ledger_cmd",
         "ghw.cli.main",
         "ghw.cli.workflow",
-        "ghw.config.checks",
         "ghw.config.loader",
         "ghw.durations",
         "ghw.fakehub.cli",

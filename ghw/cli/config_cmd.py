@@ -40,7 +40,7 @@ def config_show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 def config_validate(ctx: typer.Context) -> None:
     """Check the configuration and the files it names (prompt templates, agent scripts) for
     every phase; exit 2 with the file, line, key and fix when something is wrong."""
-    from ghw.config.checks import check_all_files
+    from ghw.phases.preflight import check_all_files
 
     app_ctx = app_context(ctx)
     config = app_ctx.load_config()
@@ -60,9 +60,9 @@ def config_set(
 ) -> None:
     """Set KEY to VALUE in the config file, keeping its comments where it can. The whole file
     is checked first: a value that would make it invalid is refused and the file is unchanged."""
-    from ghw.config.checks import check_all_files
     from ghw.config.edit import set_key
     from ghw.errors import ConfigError
+    from ghw.phases.preflight import check_all_files
 
     app_ctx = app_context(ctx)
     path = app_ctx.config_path

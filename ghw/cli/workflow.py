@@ -130,8 +130,8 @@ def check_github_token(config: Any, phases: tuple[str, ...], environ: Mapping[st
 
 def _prepare(app_ctx: AppContext, orch: Any) -> Any:
     """Everything that can be wrong before any work: exit 2, nothing written to the ledger."""
-    from ghw.config import check_runtime_files
     from ghw.logs import get_logger
+    from ghw.phases.preflight import check_runtime_files
 
     try:
         config = orch.load_config()  # configuration errors: exit 2 before any work

@@ -1,4 +1,4 @@
-"""Checks of the files a configuration names, for the phases about to run.
+"""Preflight: the files a configuration names, checked for the phases about to run.
 
 Loading a configuration checks its structure (types, durations, names) for every command; the
 files it points at (prompt templates, scripted-agent scripts) are checked here, by the commands
@@ -12,11 +12,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ghw.agents.scripted_script import ScriptError, load_script
 from ghw.config.loader import PHASES, Config, describe_source
 from ghw.config.schema import BUILTIN_AGENTS
 from ghw.errors import ConfigError
 
-__all__ = ["check_runtime_files"]
+__all__ = ["check_all_files", "check_runtime_files"]
 
 
 def check_runtime_files(config: Config, phases: Iterable[str]) -> None:
@@ -121,8 +122,6 @@ def _script_problems(config: Config, name: str) -> list[str]:
     _text, problem = _read(config, key, path, "a script file", fix)
     if problem is not None:
         return [problem]
-    from ghw.agents.scripted_script import ScriptError, load_script
-
     try:
         load_script(path)
     except ScriptError as exc:

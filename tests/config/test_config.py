@@ -321,7 +321,7 @@ async def test_the_orchestrator_says_configuration_error_once(tmp_path: Path) ->
 
 
 def test_check_runtime_files_checks_only_the_phases_it_is_given(tmp_path: Path) -> None:
-    from ghw.config import check_runtime_files
+    from ghw.phases.preflight import check_runtime_files
 
     (tmp_path / "plan.md").write_text("Plan {title}\n")
     path = write(
