@@ -17,6 +17,7 @@ from typing import Any
 from ghw.agents import AgentMode, AgentResult, AgentSettings
 from ghw.github.errors import GitHubError, ValidationFailedError
 from ghw.machine import events as ev
+from ghw.machine import history
 from ghw.machine.view import IssueView
 from ghw.phases.context import Filters, PhaseContext
 from ghw.phases.crashpoints import crashpoint
@@ -115,11 +116,7 @@ def _fill(template: str, **values: Any) -> str:
 
 
 async def _issue_body(step: StepContext) -> str:
-    latest = ""
-    for event in await step.ctx.ledger.history(step.claim.stream_id):
-        if event.type in ("IssueSynced", "IssueChanged"):
-            latest = event.payload.get("body", latest)
-    return str(latest)
+    return history.issue_body(await step.ctx.ledger.history(step.claim.stream_id))
 
 
 async def _previous_error(step: StepContext) -> str:
@@ -131,10 +128,9 @@ async def _previous_error(step: StepContext) -> str:
 async def _plan_text(step: StepContext) -> str | None:
     if step.view.plan_seq is None:
         return None
-    for event in await step.ctx.ledger.history(step.claim.stream_id):
-        if event.seq == step.view.plan_seq:
-            return str(event.payload.get("text", ""))
-    return None
+    return history.plan_text(
+        await step.ctx.ledger.history(step.claim.stream_id), step.view.plan_seq
+    )
 
 
 def _agent_failed(step: StepContext, cls: type[ev.Event], result: AgentResult) -> ev.Event:
@@ -281,18 +277,7 @@ def pr_key(stream_id: str, branch: str) -> str:
 
 async def _pushed_since_failure(step: StepContext, branch: str) -> str | None:
     """The sha of a BranchPushed of ``branch`` since the step last failed (or was reset)."""
-    sha = None
-    for event in await step.ctx.ledger.history(step.claim.stream_id):
-        if event.type in (
-            "ImplementFailed",
-            "RetryRequested",
-            "PlanCompleted",
-            "ImplementCompleted",
-        ):
-            sha = None
-        elif event.type == "BranchPushed" and event.payload.get("branch") == branch:
-            sha = event.payload.get("sha") or "pushed"
-    return sha
+    return history.pushed_since_failure(await step.ctx.ledger.history(step.claim.stream_id), branch)
 
 
 async def _push(workspace: Any, branch: str, clone_url: str, token: str | None, sha: str) -> str:
