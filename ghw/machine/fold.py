@@ -196,15 +196,19 @@ def _issue_closed(new: IssueView, event: EventRecord, before: str) -> None:
         new.claimed_from = None
 
 
-@_applies(ev.PlanStarted, ev.ImplementStarted, ev.ReviewStarted)
+@_applies(ev.ImplementStarted, ev.ReviewStarted)
 def _started(new: IssueView, event: EventRecord, before: str) -> None:
     new.claimed_from = before
     new.next_retry_at = None
-    if event.type == "PlanStarted":
-        new.changed_since_plan = False
     agent = event.payload.get("agent")
     if agent:
         new.agent = agent
+
+
+@_applies(ev.PlanStarted)
+def _plan_started(new: IssueView, event: EventRecord, before: str) -> None:
+    _started(new, event, before)
+    new.changed_since_plan = False  # the plan about to be made is of the issue as it is now
 
 
 def _completed(new: IssueView, p: Mapping[str, Any]) -> None:
