@@ -31,7 +31,7 @@ from ghw.phases.context import Filters, PhaseContext, StreamReporter
 from ghw.phases.preflight import check_runtime_files
 from ghw.redact import Redactor, secret_values
 from ghw.refs import MAX_ISSUE_NUMBER, parse_issue_numbers, validate_repo_or_pattern
-from ghw.runtime import github_token
+from ghw.runtime import github_token, require_github_token
 
 __all__ = ["BANNERS", "PHASES", "CycleResult", "LoopStats", "PhaseOutcome", "WorkOrchestrator"]
 
@@ -223,12 +223,7 @@ class WorkOrchestrator:
         self._token_names = tuple(config["github.token_env"])
         config.issues_path  # noqa: B018 - validated here: a missing issues_path ends the cycle
         check_runtime_files(config, self.phases)
-        if not github_token(config, self.environ):
-            names = ", ".join(config["github.token_env"])
-            raise ConfigError(
-                f"no GitHub token: set one of {names} in the environment (a token with repo "
-                "access), or name another variable with `ghw config set github.token_env VAR`"
-            )
+        require_github_token(config, self.environ)  # every phase talks to GitHub, dry runs too
         return config
 
     # --- output -----------------------------------------------------------------------------

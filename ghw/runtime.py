@@ -13,13 +13,27 @@ from ghw.errors import ConfigError
 from ghw.ledger.store import Ledger
 from ghw.phases.context import PhaseContext, Reporter
 
-__all__ = ["github_token", "open_github", "open_runtime"]
+__all__ = ["github_token", "open_github", "open_runtime", "require_github_token"]
 
 
 def github_token(config: Config, environ: Mapping[str, str]) -> str | None:
     from ghw.github.auth import resolve_token
 
     return resolve_token(list(config["github.token_env"]), environ)
+
+
+def require_github_token(config: Config, environ: Mapping[str, str]) -> str:
+    """The token, or the configuration error every command reports without one (§6: exit 2,
+    before any work)."""
+    token = github_token(config, environ)
+    if token:
+        return token
+    names = ", ".join(config["github.token_env"]) or "(none: github.token_env is empty)"
+    raise ConfigError(
+        f"no GitHub token: none of {names} is set in the environment. Export a token with "
+        "repo access (e.g. `export GITHUB_TOKEN=...`, or `export GITHUB_TOKEN=$(gh auth token)`), "
+        "or name the variable that holds it with `ghw config set github.token_env VAR`."
+    )
 
 
 def _not_before(rate_waits: list[str | None]) -> float | None:
@@ -42,13 +56,7 @@ async def open_github(
 ) -> AsyncIterator[Any]:
     from ghw.github import GitHubClient
 
-    token = github_token(config, environ)
-    if not token:
-        names = ", ".join(config["github.token_env"])
-        raise ConfigError(
-            f"no GitHub token: set one of {names} in the environment (a token with repo access), "
-            "or name another variable with `ghw config set github.token_env VAR`."
-        )
+    token = require_github_token(config, environ)
     kwargs: dict[str, Any] = {
         "timeout": config.seconds("github.timeout"),
         "write_interval": config.seconds("github.write_interval"),

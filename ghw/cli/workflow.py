@@ -107,34 +107,14 @@ def check_agents_installed(
             ensure_installed(agent_settings(config, config.agent_for(phase)), environ)
 
 
-# Every phase talks to GitHub: sync lists issues, plan reads comments, implement pushes and opens
-# pull requests, review reads diffs. A dry run too: it lists what each phase would take, and the
-# orchestrator opens the GitHub client for every run (a fresh ledger's dry run included).
-GITHUB_PHASES = frozenset({"sync", "plan", "implement", "review"})
-
-
-def check_github_token(config: Any, phases: tuple[str, ...], environ: Mapping[str, str]) -> None:
-    """No token is a configuration error (§6: exit 2, before any work, logged at critical)."""
-    from ghw.runtime import github_token
-
-    if not GITHUB_PHASES.intersection(phases) or github_token(config, environ):
-        return
-    names = ", ".join(config["github.token_env"]) or "(none: github.token_env is empty)"
-    message = (
-        f"no GitHub token: none of {names} is set in the environment. Export a token with "
-        "repo access (e.g. `export GITHUB_TOKEN=...`, or `export GITHUB_TOKEN=$(gh auth token)`), "
-        "or name the variable that holds it with `ghw config set github.token_env VAR`."
-    )
-    raise ConfigError(message)
-
-
 def _prepare(app_ctx: AppContext, orch: Any) -> Any:
     """Everything that can be wrong before any work: exit 2, nothing written to the ledger."""
     from ghw.logs import get_logger
-    from ghw.phases.preflight import check_runtime_files
 
     try:
-        config = orch.load_config()  # configuration errors: exit 2 before any work
+        # configuration errors, a missing GitHub token and missing prompt or script files:
+        # exit 2 before any work (the orchestrator checks them at every cycle's start too)
+        config = orch.load_config()
     except ConfigError as exc:
         app_ctx.setup_logging(None)  # the file's log settings are what failed to load
         get_logger().critical("configuration error", error=exc.message)
@@ -142,8 +122,6 @@ def _prepare(app_ctx: AppContext, orch: Any) -> Any:
     app_ctx.setup_logging(config)
     try:
         check_ledger_path(config.ledger_path)
-        check_runtime_files(config, orch.phases)  # prompt and script files the phases read
-        check_github_token(config, orch.phases, orch.environ)
     except ConfigError as exc:
         get_logger().critical("configuration error", error=exc.message)
         raise
