@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
@@ -50,6 +53,58 @@ ParOpt = Annotated[
     ),
 ]
 
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The filters and overrides every phase, cycle and loop command takes (§6), as typed."""
+
+    repo: list[str] | None = None
+    since: str | None = None
+    issue: list[str] | None = None
+    label: list[str] | None = None
+    dry_run: bool = False
+    agent: str | None = None
+    parallelism: int | None = None
+
+
+# name -> typer annotation of each run option, in the order `--help` lists them
+_RUN_OPTIONS: tuple[tuple[str, Any], ...] = (
+    ("repo", RepoOpt),
+    ("since", SinceOpt),
+    ("issue", IssueOpt),
+    ("label", LabelOpt),
+    ("dry_run", DryRunOpt),
+    ("agent", AgentOpt),
+    ("parallelism", ParOpt),
+)
+
+
+def with_run_options(func: Callable[..., None]) -> Callable[..., None]:
+    """Declare the run options once: the command's signature gains them (so typer parses
+    them) and the command receives them as one ``opts: RunOptions``."""
+    # annotations evaluated now: typer reads a given __signature__ as it is
+    signature = inspect.signature(func, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "opts"]
+    defaults = RunOptions()
+    shared = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=getattr(defaults, name),
+            annotation=annotation,
+        )
+        for name, annotation in _RUN_OPTIONS
+    ]
+
+    @functools.wraps(func)
+    def command(*args: Any, **kwargs: Any) -> None:
+        opts = RunOptions(**{name: kwargs.pop(name) for name, _ in _RUN_OPTIONS})
+        func(*args, opts=opts, **kwargs)
+
+    command.__signature__ = signature.replace(parameters=[*own, *shared])  # type: ignore[attr-defined]
+    return command
+
+
 EXAMPLES = {
     "sync": "ghw sync\n\n  ghw sync --repo octocat/hello-world --since 2024-01-01\n\n  ghw sync --dry-run",
     "plan": "ghw plan\n\n  ghw plan --issue 42 --agent codex\n\n  ghw plan --dry-run",
@@ -76,19 +131,19 @@ def normalize_labels(values: list[str] | None) -> list[str]:
     return list(dict.fromkeys(v.strip().lower() for v in values or () if v.strip()))
 
 
-def _orchestrator(app_ctx: AppContext, phases: tuple[str, ...], **kw: Any) -> Any:
+def _orchestrator(app_ctx: AppContext, phases: tuple[str, ...], opts: RunOptions) -> Any:
     from ghw.orchestrator import WorkOrchestrator
 
     return WorkOrchestrator(
         config_path=app_ctx.config_option,
-        repos=kw.get("repo") or None,
-        since=kw.get("since"),
-        issue_numbers=kw.get("issue") or None,
-        labels=normalize_labels(kw.get("label")) or None,
+        repos=opts.repo or None,
+        since=opts.since,
+        issue_numbers=opts.issue or None,
+        labels=normalize_labels(opts.label) or None,
         phases=list(phases),
-        dry_run=bool(kw.get("dry_run")),
-        agent=kw.get("agent"),
-        parallelism=kw.get("parallelism"),
+        dry_run=opts.dry_run,
+        agent=opts.agent,
+        parallelism=opts.parallelism,
         environ=app_ctx.environ,
         stdout=app_ctx.stdout,
     )
@@ -142,28 +197,10 @@ def _exit_code(ok: bool, interrupted: bool) -> int:
 
 
 def _phase_command(name: str) -> Any:
-    def command(
-        ctx: typer.Context,
-        repo: RepoOpt = None,
-        since: SinceOpt = None,
-        issue: IssueOpt = None,
-        label: LabelOpt = None,
-        dry_run: DryRunOpt = False,
-        agent: AgentOpt = None,
-        parallelism: ParOpt = None,
-    ) -> None:
+    @with_run_options
+    def command(ctx: typer.Context, *, opts: RunOptions) -> None:
         app_ctx = app_context(ctx)
-        orch = _orchestrator(
-            app_ctx,
-            (name,),
-            repo=repo,
-            since=since,
-            issue=issue,
-            label=label,
-            dry_run=dry_run,
-            agent=agent,
-            parallelism=parallelism,
-        )
+        orch = _orchestrator(app_ctx, (name,), opts)
         _prepare(app_ctx, orch)
         result = asyncio.run(_with_signals(orch, orch.run_phases))
         raise typer.Exit(_exit_code(result.ok, result.interrupted))
@@ -182,32 +219,13 @@ def register(app: typer.Typer) -> None:
     @app.command(
         epilog="Examples:\n\n  ghw cycle\n\n  ghw cycle --repo octocat/hello-world --issue 42\n\n  ghw cycle --phases sync,plan --dry-run"
     )
-    def cycle(
-        ctx: typer.Context,
-        repo: RepoOpt = None,
-        since: SinceOpt = None,
-        issue: IssueOpt = None,
-        label: LabelOpt = None,
-        phases: PhasesOpt = None,
-        dry_run: DryRunOpt = False,
-        agent: AgentOpt = None,
-        parallelism: ParOpt = None,
-    ) -> None:
+    @with_run_options
+    def cycle(ctx: typer.Context, phases: PhasesOpt = None, *, opts: RunOptions) -> None:
         """One full cycle: sync → plan → implement → review."""
         from ghw.orchestrator import PHASES
 
         app_ctx = app_context(ctx)
-        orch = _orchestrator(
-            app_ctx,
-            _phases(phases, PHASES),
-            repo=repo,
-            since=since,
-            issue=issue,
-            label=label,
-            dry_run=dry_run,
-            agent=agent,
-            parallelism=parallelism,
-        )
+        orch = _orchestrator(app_ctx, _phases(phases, PHASES), opts)
         _prepare(app_ctx, orch)
         result = asyncio.run(_with_signals(orch, orch.run_cycle))
         if result.config_error:
@@ -217,6 +235,7 @@ def register(app: typer.Typer) -> None:
     @app.command(
         epilog="Examples:\n\n  ghw loop --every 30m\n\n  ghw loop --cron '*/15 * * * *'\n\n  ghw loop --every 1h --max-cycles 24 --repo octocat/*"
     )
+    @with_run_options
     def loop(
         ctx: typer.Context,
         every: Annotated[
@@ -230,14 +249,9 @@ def register(app: typer.Typer) -> None:
         max_cycles: Annotated[
             int | None, typer.Option("--max-cycles", help="Stop after this many cycles.", min=1)
         ] = None,
-        repo: RepoOpt = None,
-        since: SinceOpt = None,
-        issue: IssueOpt = None,
-        label: LabelOpt = None,
         phases: PhasesOpt = None,
-        dry_run: DryRunOpt = False,
-        agent: AgentOpt = None,
-        parallelism: ParOpt = None,
+        *,
+        opts: RunOptions,
     ) -> None:
         """Run cycles until interrupted: --every waits after each cycle; --cron follows a schedule."""
         from ghw.orchestrator import PHASES
@@ -256,17 +270,7 @@ def register(app: typer.Typer) -> None:
 
             CronSchedule(cron)  # validate before any work
         app_ctx = app_context(ctx)
-        orch = _orchestrator(
-            app_ctx,
-            _phases(phases, PHASES),
-            repo=repo,
-            since=since,
-            issue=issue,
-            label=label,
-            dry_run=dry_run,
-            agent=agent,
-            parallelism=parallelism,
-        )
+        orch = _orchestrator(app_ctx, _phases(phases, PHASES), opts)
         _prepare(app_ctx, orch)
         stats = asyncio.run(
             _with_signals(
