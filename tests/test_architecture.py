@@ -132,7 +132,6 @@ KNOWN_INCOMPLETE_ALL: frozenset[str] = frozenset(
         "ghw.ledger.projection",
         "ghw.ledger.store",
         # `Fields` (a type alias) came with f5f225e, after this list was drawn: machine/'s owner.
-        "ghw.machine.simulate",
         "ghw.machine.table",
         "ghw.machine.upcast",
         "ghw.orchestrator",

@@ -45,13 +45,13 @@ def _run_fields(rng: random.Random) -> dict[str, Any]:
 # A generator draws from ``rng`` in a fixed order (keyword order is evaluation order), so a seed
 # always gives the same history; ``make_event`` builds the event through the registry.
 
-Fields = Callable[[IssueView | None, random.Random, str, int, list[str]], dict[str, Any]]
+_Fields = Callable[[IssueView | None, random.Random, str, int, list[str]], dict[str, Any]]
 
-GENERATORS: dict[str, Fields] = {}
+GENERATORS: dict[str, _Fields] = {}
 
 
-def _generates(*classes: type[ev.Event]) -> Callable[[Fields], Fields]:
-    def register(func: Fields) -> Fields:
+def _generates(*classes: type[ev.Event]) -> Callable[[_Fields], _Fields]:
+    def register(func: _Fields) -> _Fields:
         for cls in classes:
             GENERATORS[cls.TYPE] = func
         return func
