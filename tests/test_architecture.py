@@ -84,9 +84,6 @@ KNOWN_CYCLES: dict[frozenset[str], str] = {
     frozenset(
         {"ghw.orchestrator", "ghw.phases.steps", "ghw.phases.worker"}
     ): "move 1: phases own their outcome type (no phases -> orchestrator import)",
-    frozenset(
-        {"ghw.cli.main", "ghw.cli.demo"}
-    ): "move 5: one history printer shared by history and demo",
 }
 
 

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from ghw.cli.context import AppContext, make_directory
+from ghw.cli.render import history_lines
 from ghw.errors import UsageError
 
 __all__ = ["DEMO_REPO", "DEMO_TOKEN", "demo_environ", "model_env", "register", "run_demo"]
@@ -153,7 +154,7 @@ def run_demo(
         result = asyncio.run(go())
         asyncio.run(_summary(app_ctx, config, result.pr_urls))
     app_ctx.echo("")
-    _show_history(app_ctx, config_path, env)
+    _show_history(app_ctx, config_path, config.ledger_path)
     app_ctx.echo("")
     app_ctx.echo("Run it again: it opens no second PR (the ledger and fakehub's data persist).")
     app_ctx.echo(f"Look around:  ghw --config {config_path} status")
@@ -191,13 +192,23 @@ async def _summary(app_ctx: AppContext, config: Any, new_urls: list[str]) -> Non
         app_ctx.echo(f"  {v.stream_id}: {v.state} {v.last_error or ''}".rstrip())
 
 
-def _show_history(app_ctx: AppContext, config_path: Path, env: Mapping[str, str]) -> None:
-    from ghw.cli.main import main
+def _show_history(app_ctx: AppContext, config_path: Path, ledger_path: Path) -> None:
+    """What `ghw history` prints for the demo's first issue (the same printer)."""
+    from ghw.ledger.store import Ledger
 
     issue = f"{DEMO_REPO}#1"
     app_ctx.echo(f"History of {issue} (ghw --config {config_path} history {issue}):")
-    inner = AppContext(environ=env, stdout=app_ctx.stdout, stderr=app_ctx.stderr)
-    main(["--config", str(config_path), "history", issue], context=inner)
+
+    async def read() -> tuple[Any, list[Any]]:
+        ledger = await Ledger.open(ledger_path, readonly=True)
+        try:
+            return await ledger.issue(issue), await ledger.history(issue)
+        finally:
+            await ledger.close()
+
+    view, events = asyncio.run(read())
+    for line in history_lines(issue, view, events):
+        app_ctx.echo(line)
 
 
 def register(app: typer.Typer) -> None:

@@ -20,7 +20,7 @@ from ghw.cli.context import (
     make_directory,
     silence_stream,
 )
-from ghw.cli.render import counts_text, event_facts, history_json, tidy_help
+from ghw.cli.render import counts_text, history_json, history_lines, tidy_help
 from ghw.errors import GhwError, IllegalTransitionError, UsageError
 from ghw.ledger.records import ReplayReport
 from ghw.machine.events import Held, LoopHeld, LoopReleased, Released, RetryRequested
@@ -515,13 +515,8 @@ def history(
     if as_json:
         app_ctx.json(history_json(ref.stream_id, view.state if view else None, events))
         return
-    app_ctx.echo(f"{ref}  {view.title if view else ''}")
-    app_ctx.echo(f"state {view.state if view else '?'}  cost ${view.cost_usd if view else 0:.4f}")
-    for e in events:
-        actor = e.actor.get("worker") or f"pid {e.actor.get('pid')}"
-        app_ctx.echo(
-            f"{e.ts[:19].replace('T', ' ')}  #{e.seq:<6} {e.type:<22} {actor:<16} {event_facts(e)}"
-        )
+    for line in history_lines(str(ref), view, events):
+        app_ctx.echo(line)
 
 
 @app.command(

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ghw.ledger.records import StoredEvent
 from ghw.machine import events as ev
 
-__all__ = ["RENDERERS", "Renderer", "counts_text", "event_facts", "history_json", "tidy_help"]
+__all__ = [
+    "RENDERERS",
+    "Renderer",
+    "counts_text",
+    "event_facts",
+    "history_json",
+    "history_lines",
+    "tidy_help",
+]
 
 
 def _money(value: Any) -> str:
@@ -216,3 +224,17 @@ def tidy_help(command: Any, examples: dict[str, str] | None = None, path: str = 
     for name, sub in (getattr(command, "commands", None) or {}).items():
         tidy_help(sub, examples, f"{path} {name}".strip())
     return command
+
+
+def history_lines(issue: str, view: Any, events: Sequence[Any]) -> list[str]:
+    """``ghw history``'s text: a header (title, state, cost), then one line per event."""
+    lines = [
+        f"{issue}  {view.title if view else ''}",
+        f"state {view.state if view else '?'}  cost ${view.cost_usd if view else 0:.4f}",
+    ]
+    for e in events:
+        actor = e.actor.get("worker") or f"pid {e.actor.get('pid')}"
+        lines.append(
+            f"{e.ts[:19].replace('T', ' ')}  #{e.seq:<6} {e.type:<22} {actor:<16} {event_facts(e)}"
+        )
+    return lines
