@@ -18,6 +18,7 @@ __all__ = [
     "Holder",
     "LeaseRow",
     "ReplayReport",
+    "RetryPolicy",
     "StoredEvent",
     "Takeover",
     "process_start_time",
@@ -98,6 +99,27 @@ class Claim:
     expires_at: float
     from_state: str
     version: int  # the stream's version after the *Started event
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When a step whose lease ran out may run again: values the caller reads from its
+    configuration before it calls the ledger, so no configuration is read inside a transaction.
+
+    ``backoff`` seconds before the first retry, doubling with each attempt up to ``max_backoff``;
+    ``backoff`` None: an expired step waits for ``ghw retry``.
+    """
+
+    max_attempts: int = 3
+    backoff: float | None = None
+    max_backoff: float | None = None
+
+    def delay(self, attempt: int) -> float | None:
+        """Seconds from now until attempt number ``attempt`` may start (None: not by itself)."""
+        if self.backoff is None:
+            return None
+        delay = self.backoff * (2 ** max(0, attempt - 1))
+        return delay if self.max_backoff is None else min(self.max_backoff, delay)
 
 
 @dataclass(frozen=True, slots=True)

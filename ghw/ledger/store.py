@@ -11,14 +11,12 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-import json
 import os
 import socket
 import sqlite3
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -35,7 +33,8 @@ from ghw.errors import (
     LedgerUnusableError,
     StaleFenceError,
 )
-from ghw.ledger.hashing import GENESIS, HASHED_FIELDS, BatchHasher, canonical_text
+from ghw.ledger.encode import EVENT_COLUMNS, BatchEncoder, decode_row
+from ghw.ledger.hashing import GENESIS
 from ghw.ledger.migrations import (
     SCHEMA_VERSION,
     check_creatable,
@@ -49,7 +48,6 @@ from ghw.ledger.projection import (
     ISSUE_COLUMNS,
     PROJECTION_TABLES,
     row_for,
-    table_for,
 )
 from ghw.ledger.records import (
     AppendRequest,
@@ -57,6 +55,7 @@ from ghw.ledger.records import (
     ClaimFilters,
     Holder,
     LeaseRow,
+    RetryPolicy,
     StoredEvent,
     Takeover,
     process_start_time,
@@ -65,12 +64,10 @@ from ghw.ledger.replay import Folder
 from ghw.machine.events import Event, LeaseExpired
 from ghw.machine.fold import apply, stream_kind
 from ghw.machine.states import FAILED, RUNNING, STEP_OF_RUNNING
-from ghw.machine.upcast import upcast
 from ghw.machine.view import IssueView
 
 __all__ = ["EVENT_COLUMNS", "Ledger", "format_ts", "utcnow"]
 
-EVENT_COLUMNS = (*HASHED_FIELDS, "prev_hash", "hash")
 _EVENT_SELECT = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
 
 
@@ -218,24 +215,40 @@ async def _replace_projections_in_tx(
             await db.execute(statement)
 
 
-def _decode_event(row: Sequence[Any]) -> StoredEvent:
-    payload, schema_version = upcast(row[4], row[5], json.loads(row[6]))
-    return StoredEvent(
-        seq=row[0],
-        event_id=row[1],
-        stream_id=row[2],
-        version=row[3],
-        type=row[4],
-        schema_version=schema_version,
-        payload=payload,
-        ts=row[7],
-        actor=json.loads(row[8]),
-        cycle_id=row[9],
-        correlation_id=row[10],
-        causation_id=row[11],
-        prev_hash=row[12],
-        hash=row[13],
-    )
+def _check(req: AppendRequest, kind: str, view: Any, tokens: dict[str, int]) -> bool:
+    """Refuse a request written against another version or under a stale fence; True when the
+    stream is an issue whose step is running, so only its lease holder may end that step.
+
+    (A request that starts and ends a step in one transaction cannot race anyone.)
+    """
+    sid = req.stream_id
+    version = view.version if view is not None else 0
+    if req.expected_version is not None and req.expected_version != version:
+        raise ConcurrencyError(sid, req.expected_version, version)
+    if req.fence is not None and tokens.get(sid) != req.fence.token:
+        raise StaleFenceError(sid, req.fence.token)
+    return kind == "issue" and view is not None and view.state in RUNNING
+
+
+def _fold_issue(view: IssueView | None, record: StoredEvent) -> IssueView:
+    # the view was loaded (or built) for this append alone: fold into it without a copy
+    return apply(view, record, in_place=True)
+
+
+# kind -> fold one stored event into that kind's view
+_FOLDS: dict[str, Callable[[Any, StoredEvent], Any]] = {**APPLIERS, "issue": _fold_issue}
+
+
+_NO_RETRY = RetryPolicy()
+
+
+def _started_for(started: Event, view: IssueView) -> Event:
+    """A step's ``*Started`` event for the issue it claims: its attempt number and, for a step
+    that works on a branch, the issue's branch."""
+    changes: dict[str, Any] = {"attempt": view.attempts + 1}
+    if hasattr(started, "branch"):
+        changes["branch"] = view.branch()
+    return dataclasses.replace(started, **changes)  # type: ignore[type-var]
 
 
 def default_is_alive(holder: Holder, host: str) -> bool:
@@ -527,112 +540,75 @@ class Ledger:
         correlation_id: str | None,
         causation_id: str | None,
     ) -> list[StoredEvent]:
+        """Check, encode, fold, write: the events of ``requests`` and their projections, in the
+        caller's transaction."""
         views = await self._load_views({r.stream_id for r in requests})
-        fenced = [r for r in requests if r.fence is not None]
-        tokens: dict[str, int] = {}
-        if fenced:
-            for r in fenced:
-                row = await self._fetchone(
-                    "SELECT token FROM leases WHERE stream_id = ?", (r.stream_id,)
-                )
-                tokens[r.stream_id] = row[0] if row else -1
-        last = await self._fetchone("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
-        seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS)
-        ts = format_ts(self._clock())
-        actor_json = canonical_text(self._actor)
-        hasher = BatchHasher(ts, actor_json, cycle_id, correlation_id, causation_id)
-        event_rows: list[tuple[Any, ...]] = []
+        tokens = await self._fence_tokens(requests)
+        encoder = BatchEncoder(
+            await self._chain_head(),
+            sum(len(r.events) for r in requests),
+            ts=format_ts(self._clock()),
+            actor=self._actor,
+            cycle_id=cycle_id,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
         stored: list[StoredEvent] = []
         touched: dict[str, tuple[str, Any]] = {}
         released: list[str] = []
-        # One getrandom call for the batch's event ids instead of one per event (uuid4 reads
-        # urandom each time: ~0.3 ms a call in a sandbox under file I/O load); each id is still a
-        # random version-4 UUID.
-        entropy = os.urandom(16 * sum(len(r.events) for r in requests))
-        first_seq = seq + 1
         for req in requests:
             sid = req.stream_id
-            kind, _table, _cols = table_for(sid)
+            kind = stream_kind(sid)
+            fold = _FOLDS[kind]
             view = views.get(sid)
+            leased = _check(req, kind, view, tokens)
             version = view.version if view is not None else 0
-            if req.expected_version is not None and req.expected_version != version:
-                raise ConcurrencyError(sid, req.expected_version, version)
-            if req.fence is not None and tokens.get(sid) != req.fence.token:
-                raise StaleFenceError(sid, req.fence.token)
-            applier = APPLIERS[kind]
-            # A step already running in storage belongs to its lease holder. (A request that
-            # starts and ends a step in one transaction cannot race anyone.)
-            leased = kind == "issue" and view is not None and view.state in RUNNING
             for event in req.events:
-                payload = event.payload()
                 # (which events only the holder may append: their classes say, Event.LEASED)
                 if leased and event.LEASED and req.fence is None:
                     raise IllegalTransitionError(
                         sid, view.state, event.TYPE, "only the lease holder may append it"
                     )
-                seq += 1
                 version += 1
-                at = 16 * (seq - first_seq)
-                event_id = uuid.UUID(bytes=entropy[at : at + 16], version=4).hex
-                payload_text = canonical_text(payload)
-                digest = hasher(
-                    prev_hash,
-                    seq,
-                    event_id,
-                    sid,
-                    version,
-                    event.TYPE,
-                    event.SCHEMA_VERSION,
-                    payload_text,
-                )
-                record = StoredEvent(
-                    seq,
-                    event_id,
-                    sid,
-                    version,
-                    event.TYPE,
-                    event.SCHEMA_VERSION,
-                    payload,
-                    ts,
-                    self._actor,
-                    cycle_id,
-                    correlation_id,
-                    causation_id,
-                    prev_hash,
-                    digest,
-                )
-                view = (
-                    applier(view, record) if kind != "issue" else apply(view, record, in_place=True)
-                )
-                event_rows.append(
-                    (
-                        seq,
-                        event_id,
-                        sid,
-                        version,
-                        event.TYPE,
-                        event.SCHEMA_VERSION,
-                        payload_text,
-                        ts,
-                        actor_json,
-                        cycle_id,
-                        correlation_id,
-                        causation_id,
-                        prev_hash,
-                        digest,
-                    )
-                )
+                record = encoder.encode(sid, version, event)
+                view = fold(view, record)
                 stored.append(record)
-                prev_hash = digest
             views[sid] = view
             touched[sid] = (kind, view)
             # A lease exists only while a step runs (reap clears any other): only a stream that
             # was running, or a fenced step's end, can leave one behind.
             if (leased or req.fence is not None) and view.state not in RUNNING:
                 released.append(sid)
+        await self._write_rows(encoder.rows, touched.values(), released)
+        return stored
+
+    async def _fence_tokens(self, requests: Sequence[AppendRequest]) -> dict[str, int]:
+        """The lease token each fenced request's stream holds now (-1: no lease)."""
+        tokens: dict[str, int] = {}
+        for r in requests:
+            if r.fence is not None:
+                row = await self._fetchone(
+                    "SELECT token FROM leases WHERE stream_id = ?", (r.stream_id,)
+                )
+                tokens[r.stream_id] = row[0] if row else -1
+        return tokens
+
+    async def _chain_head(self) -> tuple[int, str]:
+        """(seq, hash) of the last stored event: where the next one chains on."""
+        last = await self._fetchone("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+        return (last[0], last[1]) if last else (0, GENESIS)
+
+    async def _write_rows(
+        self,
+        event_rows: Sequence[tuple[Any, ...]],
+        views: Iterable[tuple[str, Any]],
+        released: Sequence[str],
+    ) -> None:
+        """Insert the events, replace the projection rows of ``views`` ((kind, view) pairs) and
+        delete the leases of the steps that ended."""
         await _insert_rows(self._db, "INSERT", "events", EVENT_COLUMNS, event_rows)
         by_kind: dict[str, list[tuple[Any, ...]]] = {}
-        for kind, view in touched.values():
+        for kind, view in views:
             by_kind.setdefault(kind, []).append(row_for(kind, view))
         for kind, rows in by_kind.items():
             table, columns = PROJECTION_TABLES[kind]
@@ -641,7 +617,6 @@ class Ledger:
             await self._db.executemany(
                 "DELETE FROM leases WHERE stream_id = ?", [(s,) for s in released]
             )
-        return stored
 
     # --- leases -----------------------------------------------------------------------------
 
@@ -669,11 +644,7 @@ class Ledger:
     async def leases(self) -> list[LeaseRow]:
         return await self._lease_rows()
 
-    async def _reap_in_tx(
-        self,
-        max_attempts: int,
-        backoff: Callable[[IssueView], str | None] | None,
-    ) -> list[Takeover]:
+    async def _reap_in_tx(self, retry: RetryPolicy) -> list[Takeover]:
         now = self._clock().timestamp()
         takeovers: list[Takeover] = []
         requests: list[AppendRequest] = []
@@ -689,14 +660,14 @@ class Ledger:
                 await self._db.execute("DELETE FROM leases WHERE stream_id = ?", (lease.stream_id,))
                 continue
             if reason == "expired":
-                next_retry = backoff(view) if backoff else None
+                next_retry = self._retry_at(retry.delay(view.attempts + 1))
             else:
                 next_retry = self._ready_again(view)
             event = LeaseExpired(
                 reason=reason,
                 holder=lease.holder.as_dict(),
                 phase=lease.phase,
-                max_attempts=max_attempts,
+                max_attempts=retry.max_attempts,
                 next_retry_at=next_retry,
                 pgid=lease.pgid,
                 leader_start=lease.leader_start,
@@ -716,18 +687,15 @@ class Ledger:
             await self._append_in_tx(requests, None, None, None)
         return takeovers
 
-    async def reap(
-        self,
-        *,
-        max_attempts: int = 3,
-        backoff: Callable[[IssueView], str | None] | None = None,
-    ) -> list[Takeover]:
+    async def reap(self, *, retry: RetryPolicy = _NO_RETRY) -> list[Takeover]:
         """Take over every lease whose holder is dead or whose time is up.
 
-        Returns what was taken over so the caller can kill the old agent's process group.
+        A step whose time is up counts an attempt (of ``retry.max_attempts``) and may run again
+        after ``retry``'s back-off. Returns what was taken over so the caller can kill the old
+        agent's process group.
         """
         async with self._write():
-            return await self._reap_in_tx(max_attempts, backoff)
+            return await self._reap_in_tx(retry)
 
     async def claim(
         self,
@@ -737,24 +705,28 @@ class Ledger:
         holder: Holder | None = None,
         ttl: float = 300.0,
         *,
-        started: Callable[[IssueView], Event],
-        max_attempts: int = 3,
-        backoff: Callable[[IssueView], str | None] | None = None,
+        started: Event | Callable[[IssueView], Event],
+        retry: RetryPolicy = _NO_RETRY,
     ) -> tuple[Claim, IssueView, list[Takeover]] | None:
         """Claim the oldest ready issue in ``from_states`` that matches ``filters``.
 
-        One transaction: take over dead or expired leases, pick the issue, append the step's
-        ``*Started`` event (built by ``started`` from the issue's view) and write the lease,
-        whose fencing token is that event's seq.
+        One transaction: take over dead or expired leases (as :meth:`reap` with ``retry``), pick
+        the issue, append the step's ``*Started`` event and write the lease, whose fencing token
+        is that event's seq.
+
+        ``started`` is that event as a value, less what only the claimed issue knows: the claim
+        writes the issue's attempt number into it, and its branch when the event has one. (A
+        function from the issue's view to the event is still taken, for callers written before
+        claims took values; it runs inside the transaction.)
         """
         filters = filters or ClaimFilters()
         holder = holder or Holder.current()
         async with self._write():
-            takeovers = await self._reap_in_tx(max_attempts, backoff)
+            takeovers = await self._reap_in_tx(retry)
             view = await self._next_ready(from_states, filters)
             if view is None:
                 return None
-            event = started(view)
+            event = _started_for(started, view) if isinstance(started, Event) else started(view)
             [record] = await self._append_in_tx(
                 [AppendRequest(view.stream_id, view.version, [event])], None, None, None
             )
@@ -871,6 +843,10 @@ class Ledger:
                 (pgid, leader_start, claim.stream_id, claim.token),
             )
 
+    def _retry_at(self, delay: float | None) -> str | None:
+        """The time ``delay`` seconds from now on the ledger's clock (None stays None)."""
+        return None if delay is None else format_ts(self._clock() + timedelta(seconds=delay))
+
     def _ready_again(self, view: IssueView) -> str | None:
         """The retry time of a step that ends without counting an attempt: a retry claimed from
         a failed state was ready (its back-off over), so it is ready again now; a first attempt
@@ -914,7 +890,7 @@ class Ledger:
         rows = await self._fetchall(
             f"{_EVENT_SELECT} WHERE stream_id = ? ORDER BY version", (stream_id,)
         )
-        return [_decode_event(r) for r in rows]
+        return [decode_row(r) for r in rows]
 
     async def read(
         self, after_seq: int = 0, until_seq: int | None = None, *, chunk: int = 5000
@@ -934,7 +910,7 @@ class Ledger:
             if not rows:
                 return
             for row in rows:
-                yield _decode_event(row)
+                yield decode_row(row)
             seq = rows[-1][0]
 
     async def read_raw(

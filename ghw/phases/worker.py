@@ -26,7 +26,7 @@ from ghw.agents import (
     make_agent,
 )
 from ghw.errors import GhwError, LeaseLostError, StaleFenceError
-from ghw.ledger.records import Claim, Holder
+from ghw.ledger.records import Claim, Holder, RetryPolicy
 from ghw.ledger.store import format_ts
 from ghw.logs import get_logger
 from ghw.machine import events as ev
@@ -275,9 +275,12 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
     ctx.extra["mirror_fetches"] = {}  # each phase run fetches each mirror once (steps._fetched)
     await _hold_over_budget(ctx, spec, filters, repos)
     max_attempts = int(ctx.config["retry.max_attempts"])
-    takeovers = await ctx.ledger.reap(
-        max_attempts=max_attempts, backoff=lambda v: next_retry_at(ctx, v.attempts + 1)
+    # what claims and takeovers need from the configuration, as values: no phase policy runs
+    # inside the ledger's transactions
+    retry = RetryPolicy(
+        max_attempts, ctx.config.seconds("retry.backoff"), ctx.config.seconds("retry.max_backoff")
     )
+    takeovers = await ctx.ledger.reap(retry=retry)
     for t in takeovers:
         _kill_old_agent(t.pgid, t.leader_start)
         ctx.reporter.line(
@@ -317,9 +320,11 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
                     filters.claim_filters([repo], exclude=state["taken"]),
                     holder,
                     ttl,
-                    started=lambda v: _started_event(spec, v, settings, holder, max_attempts),
-                    max_attempts=max_attempts,
-                    backoff=lambda v: next_retry_at(ctx, v.attempts + 1),
+                    # the claim fills in the claimed issue's attempt number and branch
+                    started=_started_event(
+                        spec, IssueView("", "", 0, ""), settings, holder, max_attempts
+                    ),
+                    retry=retry,
                 )
                 if result is None:
                     rotor.drop(repo)

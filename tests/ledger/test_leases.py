@@ -18,9 +18,8 @@ from ghw.ledger.records import ClaimFilters, Holder, process_start_time
 from ghw.ledger.store import Ledger, format_ts
 from ghw.machine import events as ev
 
-
-def plan_started(view):  # type: ignore[no-untyped-def]
-    return ev.PlanStarted(agent="scripted", attempt=view.attempts + 1)
+# the claim writes the claimed issue's attempt number (view.attempts + 1) into it
+PLAN_STARTED = ev.PlanStarted(agent="scripted")
 
 
 async def seed(ledger: Ledger, repo: str, numbers: range, **kw) -> None:  # type: ignore[no-untyped-def]
@@ -31,7 +30,7 @@ async def seed(ledger: Ledger, repo: str, numbers: range, **kw) -> None:  # type
 async def test_claims_oldest_first_and_never_twice(ledger: Ledger) -> None:
     await seed(ledger, "o/r", range(3, 0, -1))
     got = []
-    while (result := await ledger.claim("plan", ["synced"], started=plan_started)) is not None:
+    while (result := await ledger.claim("plan", ["synced"], started=PLAN_STARTED)) is not None:
         got.append(result[0].stream_id)
     assert got == ["o/r#1", "o/r#2", "o/r#3"]
     assert len(await ledger.leases()) == 3
@@ -44,7 +43,7 @@ async def test_claim_filters(ledger: Ledger, clock: FakeClock) -> None:
     async def ids(filters: ClaimFilters) -> list[str]:
         out = []
         while (
-            r := await ledger.claim("plan", ["synced"], filters, started=plan_started)
+            r := await ledger.claim("plan", ["synced"], filters, started=PLAN_STARTED)
         ) is not None:
             out.append(r[0].stream_id)
             await ledger.release(r[0])
@@ -55,7 +54,7 @@ async def test_claim_filters(ledger: Ledger, clock: FakeClock) -> None:
         seen: list[str] = []
         while True:
             r = await ledger.claim(
-                "plan", ["synced"], ClaimFilters(exclude=seen, **kw), started=plan_started
+                "plan", ["synced"], ClaimFilters(exclude=seen, **kw), started=PLAN_STARTED
             )
             if r is None:
                 return sorted(seen)
@@ -74,22 +73,22 @@ async def test_skipped_and_permanently_failed_issues_are_never_claimed(
 ) -> None:
     await ledger.append("o/r#1", 0, [synced(eligible=False, reason="untrusted")])
     await ledger.append("o/r#2", 0, [synced(number=2)])
-    claim, _, _ = await ledger.claim("plan", ["synced", "plan_failed"], started=plan_started)
+    claim, _, _ = await ledger.claim("plan", ["synced", "plan_failed"], started=PLAN_STARTED)
     await ledger.append("o/r#2", None, [ev.PlanFailed(error="no", kind="permanent")], fence=claim)
-    assert await ledger.claim("plan", ["synced", "plan_failed"], started=plan_started) is None
+    assert await ledger.claim("plan", ["synced", "plan_failed"], started=PLAN_STARTED) is None
 
 
 async def test_back_off_is_honoured(ledger: Ledger, clock: FakeClock) -> None:
     await ledger.append("o/r#1", 0, [synced()])
-    claim, _, _ = await ledger.claim("plan", ["synced"], started=plan_started)
+    claim, _, _ = await ledger.claim("plan", ["synced"], started=PLAN_STARTED)
     clock.advance(1)
     retry_at = format_ts(clock.now.replace(minute=clock.now.minute + 5))
     await ledger.append(
         "o/r#1", None, [ev.PlanFailed(error="timeout", next_retry_at=retry_at)], fence=claim
     )
-    assert await ledger.claim("plan", ["plan_failed"], started=plan_started) is None
+    assert await ledger.claim("plan", ["plan_failed"], started=PLAN_STARTED) is None
     clock.advance(301)
-    result = await ledger.claim("plan", ["plan_failed"], started=plan_started)
+    result = await ledger.claim("plan", ["plan_failed"], started=PLAN_STARTED)
     assert result is not None and result[1].state == "planning"
 
 
@@ -97,11 +96,11 @@ async def test_expired_lease_taken_over_counts_an_attempt_and_fences_old_holder(
     ledger: Ledger, clock: FakeClock
 ) -> None:
     await ledger.append("o/r#1", 0, [synced()])
-    old, _, _ = await ledger.claim("plan", ["synced"], ttl=60, started=plan_started)
+    old, _, _ = await ledger.claim("plan", ["synced"], ttl=60, started=PLAN_STARTED)
     clock.advance(30)
-    assert await ledger.claim("plan", ["synced"], started=plan_started) is None  # still held
+    assert await ledger.claim("plan", ["synced"], started=PLAN_STARTED) is None  # still held
     clock.advance(31)
-    result = await ledger.claim("plan", ["synced"], started=plan_started)
+    result = await ledger.claim("plan", ["synced"], started=PLAN_STARTED)
     assert result is not None
     new, view, takeovers = result
     assert [t.reason for t in takeovers] == ["expired"]
@@ -117,12 +116,12 @@ async def test_dead_holder_is_taken_over_at_once_without_an_attempt(ledger: Ledg
     start = process_start_time(proc.pid)
     dead = Holder(socket.gethostname(), proc.pid, start, "w")
     await ledger.append("o/r#1", 0, [synced()])
-    old, _, _ = await ledger.claim("plan", ["synced"], holder=dead, ttl=3600, started=plan_started)
+    old, _, _ = await ledger.claim("plan", ["synced"], holder=dead, ttl=3600, started=PLAN_STARTED)
     await ledger.record_agent(old, 4242, 1.0)
-    assert await ledger.claim("plan", ["synced"], started=plan_started) is None  # alive: kept
+    assert await ledger.claim("plan", ["synced"], started=PLAN_STARTED) is None  # alive: kept
     proc.kill()
     proc.wait()
-    result = await ledger.claim("plan", ["synced"], started=plan_started)
+    result = await ledger.claim("plan", ["synced"], started=PLAN_STARTED)
     assert result is not None
     _, view, takeovers = result
     assert [(t.reason, t.pgid, t.leader_start) for t in takeovers] == [("holder_dead", 4242, 1.0)]
@@ -135,14 +134,14 @@ async def test_reused_pid_with_other_start_time_counts_as_dead(ledger: Ledger) -
     me = Holder.current()
     impostor = Holder(me.host, me.pid, (me.start or 0) + 1, "old")
     await ledger.append("o/r#1", 0, [synced()])
-    await ledger.claim("plan", ["synced"], holder=impostor, ttl=3600, started=plan_started)
+    await ledger.claim("plan", ["synced"], holder=impostor, ttl=3600, started=PLAN_STARTED)
     takeovers = await ledger.reap()
     assert [t.reason for t in takeovers] == ["holder_dead"]
 
 
 async def test_renew_extends_the_lease(ledger: Ledger, clock: FakeClock) -> None:
     await ledger.append("o/r#1", 0, [synced()])
-    claim, _, _ = await ledger.claim("plan", ["synced"], ttl=60, started=plan_started)
+    claim, _, _ = await ledger.claim("plan", ["synced"], ttl=60, started=PLAN_STARTED)
     clock.advance(50)
     claim = await ledger.renew(claim, ttl=60)
     clock.advance(50)
@@ -162,7 +161,7 @@ CLAIMER = textwrap.dedent(
         got = []
         try:
             while True:
-                r = await ledger.claim("plan", ["synced"], started=lambda v: ev.PlanStarted(agent=worker))
+                r = await ledger.claim("plan", ["synced"], started=ev.PlanStarted(agent=worker))
                 if r is None:
                     break
                 claim = r[0]

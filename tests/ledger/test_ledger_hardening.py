@@ -15,13 +15,13 @@ from ledger_helpers import FakeClock, file_digest, synced
 
 from ghw.errors import LedgerUnusableError
 from ghw.ledger.migrations import SCHEMA_VERSION
+from ghw.ledger.records import RetryPolicy
 from ghw.ledger.replay import replay
 from ghw.ledger.store import Ledger, format_ts
 from ghw.machine import events as ev
 
-
-def plan_started(view):  # type: ignore[no-untyped-def]
-    return ev.PlanStarted(agent="scripted", attempt=view.attempts + 1, max_attempts=3)
+# the claim writes the claimed issue's attempt number (view.attempts + 1) into it
+PLAN_STARTED = ev.PlanStarted(agent="scripted", max_attempts=3)
 
 
 # --- item 6: a cancelled write never wedges the connection ------------------------------------
@@ -81,7 +81,7 @@ async def test_cancelled_renewal_mid_begin_leaves_the_lease_usable(tmp_path: Pat
     path = tmp_path / "ghw.db"
     ledger = await Ledger.open(path)
     await ledger.append("o/r#1", 0, [synced()])
-    claim, _, _ = await ledger.claim("plan", ["synced"], started=plan_started)
+    claim, _, _ = await ledger.claim("plan", ["synced"], started=PLAN_STARTED)
     other = sqlite3.connect(path, isolation_level=None, timeout=0)
     other.execute("BEGIN IMMEDIATE")
     renew = asyncio.create_task(ledger.renew(claim, 60))
@@ -107,7 +107,7 @@ async def test_interrupted_retry_is_as_retryable_as_before(
     alive = {"yes": True}
     ledger = await Ledger.open(tmp_path / "ghw.db", clock=clock, is_alive=lambda h: alive["yes"])
     await ledger.append("o/r#1", 0, [synced()])
-    claim, _, _ = await ledger.claim("plan", ["synced"], started=plan_started)
+    claim, _, _ = await ledger.claim("plan", ["synced"], started=PLAN_STARTED)
     retry_at = format_ts(clock.now)
     await ledger.append(
         "o/r#1",
@@ -124,7 +124,7 @@ async def test_interrupted_retry_is_as_retryable_as_before(
         fence=claim,
     )
     clock.advance(120)
-    got = await ledger.claim("plan", ["synced", "plan_failed"], started=plan_started)
+    got = await ledger.claim("plan", ["synced", "plan_failed"], started=PLAN_STARTED)
     assert got is not None, "the failed issue is due for its retry"
     claim = got[0]
     clock.advance(5)
@@ -132,14 +132,14 @@ async def test_interrupted_retry_is_as_retryable_as_before(
         assert await ledger.release(claim, "interrupted", max_attempts=3)
     else:
         alive["yes"] = False
-        await ledger.reap(max_attempts=3)
+        await ledger.reap(retry=RetryPolicy(max_attempts=3))
         alive["yes"] = True
     view = await ledger.issue("o/r#1")
     assert view is not None
     assert view.state == "plan_failed"
     assert view.attempts == 1  # no attempt counted
     assert view.next_retry_at is not None, "an interrupted retry must not wait for `ghw retry`"
-    again = await ledger.claim("plan", ["synced", "plan_failed"], started=plan_started)
+    again = await ledger.claim("plan", ["synced", "plan_failed"], started=PLAN_STARTED)
     assert again is not None and again[0].stream_id == "o/r#1"
     assert (await replay(ledger, verify=True)).verified
     await ledger.close()
@@ -151,10 +151,10 @@ async def test_expired_lease_that_exhausts_attempts_says_so(
     ledger = await Ledger.open(tmp_path / "ghw.db", clock=clock)
     await ledger.append("o/r#1", 0, [synced()])
     for _ in range(2):
-        got = await ledger.claim("plan", ["synced", "plan_failed"], ttl=10, started=plan_started)
+        got = await ledger.claim("plan", ["synced", "plan_failed"], ttl=10, started=PLAN_STARTED)
         assert got is not None
         clock.advance(11)
-        await ledger.reap(max_attempts=2, backoff=lambda v: format_ts(clock.now))
+        await ledger.reap(retry=RetryPolicy(max_attempts=2, backoff=0))
     view = await ledger.issue("o/r#1")
     assert view is not None and view.state == "plan_failed" and view.attempts == 2
     assert view.next_retry_at is None
@@ -264,7 +264,7 @@ async def test_a_v1_ledger_is_migrated_and_its_projections_rebuilt(
     path = tmp_path / "ghw.db"
     ledger = await Ledger.open(path, clock=clock)
     await ledger.append("o/r#1", 0, [synced()])
-    claim, _, _ = await ledger.claim("plan", ["synced"], started=plan_started)
+    claim, _, _ = await ledger.claim("plan", ["synced"], started=PLAN_STARTED)
     await ledger.append(
         "o/r#1",
         None,
@@ -275,7 +275,7 @@ async def test_a_v1_ledger_is_migrated_and_its_projections_rebuilt(
         ],
         fence=claim,
     )
-    claim, _, _ = await ledger.claim("plan", ["plan_failed"], started=plan_started)  # type: ignore[misc]
+    claim, _, _ = await ledger.claim("plan", ["plan_failed"], started=PLAN_STARTED)  # type: ignore[misc]
     # an interruption recorded the old way: no retry time in the payload
     await ledger.append(
         "o/r#1", None, [ev.LeaseExpired(reason="interrupted", phase="plan")], fence=claim

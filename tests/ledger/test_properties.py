@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from ghw.errors import ConcurrencyError, IllegalTransitionError, LeaseLostError, StaleFenceError
 from ghw.ledger.projection import issue_row
-from ghw.ledger.records import AppendRequest
+from ghw.ledger.records import AppendRequest, RetryPolicy
 from ghw.ledger.replay import replay
 from ghw.ledger.store import Ledger
 from ghw.machine import events as ev
@@ -241,9 +241,7 @@ async def _operate(
             "claim_impl": ("implement", ["planned", "implement_failed"], ev.ImplementStarted),
             "claim_review": ("review", ["implemented", "review_failed"], ev.ReviewStarted),
         }[op]
-        r = await ledger.claim(
-            phase, states, ttl=rng.choice([50, 500]), started=lambda v: cls(agent="x")
-        )
+        r = await ledger.claim(phase, states, ttl=rng.choice([50, 500]), started=cls(agent="x"))
         if r:
             claims.append(r[0])
     elif op in ("finish", "fail", "renew", "release") and claims:
@@ -282,7 +280,7 @@ async def _operate(
     elif op == "expire":
         clock.advance(600)
     elif op == "reap":
-        await ledger.reap(max_attempts=rng.choice([1, 3]))
+        await ledger.reap(retry=RetryPolicy(max_attempts=rng.choice([1, 3])))
     elif sid is not None:
         event = {
             "hold": ev.Held(reason="operator"),

@@ -121,7 +121,7 @@ async def test_batch_is_all_or_nothing(ledger: Ledger) -> None:
 
 async def _claimed(ledger: Ledger):
     await ledger.append("o/r#1", 0, [synced()])
-    result = await ledger.claim("plan", ["synced"], started=lambda v: ev.PlanStarted(agent="a"))
+    result = await ledger.claim("plan", ["synced"], started=ev.PlanStarted(agent="a"))
     assert result is not None
     return result[0]
 
