@@ -508,11 +508,8 @@ class Ledger:
         causation_id: str | None = None,
     ) -> list[StoredEvent]:
         """Several appends in one transaction: all of them or none."""
-        try:
-            async with self._write():
-                return await self._append_in_tx(requests, cycle_id, correlation_id, causation_id)
-        except sqlite3.Error as exc:
-            raise _translate(exc, self.path) from None
+        async with self._write():  # (which translates SQLite's errors)
+            return await self._append_in_tx(requests, cycle_id, correlation_id, causation_id)
 
     async def _load_views(self, stream_ids: Iterable[str]) -> dict[str, Any]:
         by_kind: dict[str, list[str]] = {}

@@ -8,13 +8,14 @@ import socket
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from ledger_helpers import FakeClock, synced
 
 from ghw.errors import StaleFenceError
-from ghw.ledger.records import ClaimFilters, Holder, process_start_time
+from ghw.ledger.records import ClaimFilters, Holder, RetryPolicy, process_start_time
 from ghw.ledger.store import Ledger, format_ts
 from ghw.machine import events as ev
 
@@ -204,3 +205,44 @@ async def test_two_processes_never_claim_the_same_issue(tmp_path: Path) -> None:
             assert [e.type for e in history] == ["IssueSynced", "PlanStarted", "PlanCompleted"]
     finally:
         await ledger.close()
+
+
+async def test_a_started_value_gets_the_claimed_issues_attempt_and_branch(
+    ledger: Ledger, clock: FakeClock
+) -> None:
+    await ledger.append("o/r#7", 0, [synced(number=7)])
+    claim, _, _ = await ledger.claim("plan", ["synced"], started=PLAN_STARTED)
+    failed = ev.PlanFailed(error="timeout", next_retry_at=format_ts(clock.now))
+    await ledger.append("o/r#7", None, [failed], fence=claim)
+    claim, _, _ = await ledger.claim("plan", ["plan_failed"], started=PLAN_STARTED)
+    await ledger.append("o/r#7", None, [ev.PlanCompleted(text="plan")], fence=claim)
+    await ledger.claim("implement", ["planned"], started=ev.ImplementStarted(agent="scripted"))
+    starts = [e for e in await ledger.history("o/r#7") if e.type.endswith("Started")]
+    assert [(e.type, e.payload["attempt"], e.payload.get("branch")) for e in starts] == [
+        ("PlanStarted", 1, None),
+        ("PlanStarted", 2, None),
+        ("ImplementStarted", 1, "ghw/issue-7"),
+    ]
+    assert PLAN_STARTED.attempt == 1  # the caller's value is not changed
+
+
+def test_retry_policy_doubles_the_back_off_up_to_its_cap() -> None:
+    policy = RetryPolicy(max_attempts=5, backoff=10.0, max_backoff=30.0)
+    assert [policy.delay(a) for a in (0, 1, 2, 3, 4)] == [10.0, 10.0, 20.0, 30.0, 30.0]
+    assert RetryPolicy(backoff=10.0).delay(4) == 80.0
+    assert RetryPolicy().delay(1) is None
+
+
+async def test_an_expired_step_is_ready_again_after_the_policys_back_off(
+    ledger: Ledger, clock: FakeClock
+) -> None:
+    await ledger.append("o/r#1", 0, [synced()])
+    await ledger.claim("plan", ["synced"], ttl=60, started=PLAN_STARTED)
+    clock.advance(61)
+    policy = RetryPolicy(max_attempts=5, backoff=10.0, max_backoff=30.0)
+    assert [t.reason for t in await ledger.reap(retry=policy)] == ["expired"]
+    view = await ledger.issue("o/r#1")
+    assert view is not None and view.attempts == 1
+    assert view.next_retry_at == format_ts(clock.now + timedelta(seconds=10))
+    [expired] = [e for e in await ledger.history("o/r#1") if e.type == "LeaseExpired"]
+    assert expired.payload["max_attempts"] == 5
