@@ -27,7 +27,9 @@ from ghw.config import Config, config_file_path, load_config
 from ghw.durations import MAX_INTERVAL, format_duration, parse_duration
 from ghw.errors import ConfigError, GhwError, InvalidDurationError, UsageError
 from ghw.logs import get_logger
+from ghw.phases import registry
 from ghw.phases.context import Filters, PhaseContext, StreamReporter
+from ghw.phases.outcome import PhaseOutcome, PhaseRunner
 from ghw.phases.preflight import check_runtime_files
 from ghw.redact import Redactor, secret_values
 from ghw.refs import MAX_ISSUE_NUMBER, parse_issue_numbers, validate_repo_or_pattern
@@ -35,29 +37,10 @@ from ghw.runtime import github_token, require_github_token
 
 __all__ = ["BANNERS", "PHASES", "CycleResult", "LoopStats", "PhaseOutcome", "WorkOrchestrator"]
 
-PHASES = ("sync", "plan", "implement", "review")
-BANNERS = {
-    "sync": "=== Syncing issues ===",
-    "plan": "=== Generating plans ===",
-    "implement": "=== Implementing plans ===",
-    "review": "=== Reviewing implementations ===",
-}
+# the phases and their banners, as ghw/phases/registry.py declares them
+PHASES: tuple[str, ...] = registry.NAMES
+BANNERS: dict[str, str] = {p.name: p.banner for p in registry.PHASES}
 COMPLETED = "=== Work cycle completed ==="
-
-PhaseRunner = Callable[[PhaseContext, Filters], Awaitable["PhaseOutcome"]]
-
-
-@dataclass
-class PhaseOutcome:
-    name: str
-    ok: bool = True
-    error: str | None = None
-    counts: dict[str, int] = field(default_factory=dict)
-    cost_usd: float = 0.0
-    pr_urls: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-    dry_run: list[str] = field(default_factory=list)
-    fatal: bool = False  # the phase itself failed (raised), not just some issues or repositories
 
 
 @dataclass
@@ -208,10 +191,10 @@ class WorkOrchestrator:
     def overrides(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if self.agent:
-            for key in ("agent.default", "agent.plan", "agent.implement", "agent.review"):
+            for key in ("agent.default", *(f"agent.{p}" for p in registry.AGENT_PHASES)):
                 out[key] = self.agent
         if self.parallelism is not None:
-            for phase in ("plan", "implement", "review"):
+            for phase in registry.AGENT_PHASES:
                 out[f"{phase}.parallelism"] = self.parallelism
         return out
 
@@ -742,28 +725,7 @@ class _TtyProgress:
 
 
 def _phase_runner(name: str) -> PhaseRunner:
-    if name == "sync":
-        return _sync_phase
-    from ghw.phases import steps
-
-    return {"plan": steps.run_plan, "implement": steps.run_implement, "review": steps.run_review}[
-        name
-    ]
-
-
-async def _sync_phase(ctx: PhaseContext, filters: Filters) -> PhaseOutcome:
-    from ghw.phases.sync import run_sync
-
-    result = await run_sync(ctx, filters)
-    outcome = PhaseOutcome("sync", ok=result.ok, counts=result.counts())
-    if result.error:
-        outcome.error = result.error
-        outcome.fatal = True
-        outcome.failures.append(f"sync: {result.error}")
-    outcome.failures.extend(f"sync {r.repo}: {r.error}" for r in result.repos if not r.ok)
-    if not outcome.ok and not outcome.error:
-        outcome.error = f"{sum(not r.ok for r in result.repos)} repositories failed"
-    return outcome
+    return registry.BY_NAME[name].run
 
 
 class _maybe_github:

@@ -72,19 +72,13 @@ KNOWN_UNPLACED: dict[str, str] = {
 
 # (importer, imported) -> the move that removes the edge.
 KNOWN_UPWARD: dict[tuple[str, str], str] = {
-    # worker.run_step_phase imports PhaseOutcome lazily to hide the cycle with the orchestrator.
-    ("ghw.phases.worker", "ghw.orchestrator"): "move 1: phases own their outcome type",
     # fakehub.cli.main (``python -m ghw.fakehub``) borrows the CLI's help tidier. Move 5 (thin CLI)
     # owns terminal presentation: the tidier moves below both, or that entry point into ghw/cli/.
     ("ghw.fakehub.cli", "ghw.cli.render"): "move 5: thin CLI (presentation owned by the CLI)",
 }
 
 # Import cycles (strongly connected modules) -> the move that breaks them.
-KNOWN_CYCLES: dict[frozenset[str], str] = {
-    frozenset(
-        {"ghw.orchestrator", "ghw.phases.steps", "ghw.phases.worker"}
-    ): "move 1: phases own their outcome type (no phases -> orchestrator import)",
-}
+KNOWN_CYCLES: dict[frozenset[str], str] = {}
 
 
 # Modules whose __all__ leaves out public names they define (helpers, constants, Typer commands,

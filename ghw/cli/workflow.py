@@ -13,6 +13,7 @@ import typer
 
 from ghw.cli.context import AppContext, app_context, check_ledger_path
 from ghw.errors import ConfigError, UsageError
+from ghw.phases import registry
 
 __all__ = ["register"]
 
@@ -33,7 +34,7 @@ LabelOpt = Annotated[
 ]
 PhasesOpt = Annotated[
     str | None,
-    typer.Option("--phases", help="Comma-separated subset of sync,plan,implement,review."),
+    typer.Option("--phases", help=f"Comma-separated subset of {','.join(registry.NAMES)}."),
 ]
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Show what each phase would take; change nothing.")
@@ -105,20 +106,6 @@ def with_run_options(func: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-EXAMPLES = {
-    "sync": "ghw sync\n\n  ghw sync --repo octocat/hello-world --since 2024-01-01\n\n  ghw sync --dry-run",
-    "plan": "ghw plan\n\n  ghw plan --issue 42 --agent codex\n\n  ghw plan --dry-run",
-    "implement": "ghw implement --parallelism 4\n\n  ghw implement --issue 10-20",
-    "review": "ghw review\n\n  ghw review --label ghw",
-}
-HELP = {
-    "sync": "Fetch issues from GitHub into the ledger (one conditional request per repository).",
-    "plan": "Plan synced issues with the configured agent (read-only).",
-    "implement": "Implement planned issues and open one pull request each.",
-    "review": "Review the pull requests of implemented issues.",
-}
-
-
 def _phases(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
     if not value:
         return default
@@ -158,7 +145,7 @@ def check_agents_installed(
     from ghw.phases.worker import agent_settings
 
     for phase in phases:
-        if phase in ("plan", "implement", "review"):
+        if phase in registry.AGENT_PHASES:
             ensure_installed(agent_settings(config, config.agent_for(phase)), environ)
 
 
@@ -205,15 +192,16 @@ def _phase_command(name: str) -> Any:
         result = asyncio.run(_with_signals(orch, orch.run_phases))
         raise typer.Exit(_exit_code(result.ok, result.interrupted))
 
-    command.__doc__ = HELP[name]
+    command.__doc__ = registry.BY_NAME[name].help
     command.__name__ = name
     return command
 
 
 def register(app: typer.Typer) -> None:
-    for name in ("sync", "plan", "implement", "review"):
-        app.command(name=name, help=HELP[name], epilog=f"Examples:\n\n  {EXAMPLES[name]}")(
-            _phase_command(name)
+    for phase in registry.PHASES:
+        examples = "\n\n  ".join(phase.examples)
+        app.command(name=phase.name, help=phase.help, epilog=f"Examples:\n\n  {examples}")(
+            _phase_command(phase.name)
         )
 
     @app.command(
@@ -222,10 +210,8 @@ def register(app: typer.Typer) -> None:
     @with_run_options
     def cycle(ctx: typer.Context, phases: PhasesOpt = None, *, opts: RunOptions) -> None:
         """One full cycle: sync → plan → implement → review."""
-        from ghw.orchestrator import PHASES
-
         app_ctx = app_context(ctx)
-        orch = _orchestrator(app_ctx, _phases(phases, PHASES), opts)
+        orch = _orchestrator(app_ctx, _phases(phases, registry.NAMES), opts)
         _prepare(app_ctx, orch)
         result = asyncio.run(_with_signals(orch, orch.run_cycle))
         if result.config_error:
@@ -254,8 +240,6 @@ def register(app: typer.Typer) -> None:
         opts: RunOptions,
     ) -> None:
         """Run cycles until interrupted: --every waits after each cycle; --cron follows a schedule."""
-        from ghw.orchestrator import PHASES
-
         if (every is None) == (cron is None):
             raise UsageError(
                 "ghw loop needs exactly one of --every DURATION (e.g. 30m) or --cron EXPR "
@@ -270,7 +254,7 @@ def register(app: typer.Typer) -> None:
 
             CronSchedule(cron)  # validate before any work
         app_ctx = app_context(ctx)
-        orch = _orchestrator(app_ctx, _phases(phases, PHASES), opts)
+        orch = _orchestrator(app_ctx, _phases(phases, registry.NAMES), opts)
         _prepare(app_ctx, orch)
         stats = asyncio.run(
             _with_signals(
@@ -299,7 +283,7 @@ def register(app: typer.Typer) -> None:
         app_ctx = app_context(ctx)
         config = app_ctx.load_config()
         used: dict[str, list[str]] = {}
-        for phase in ("plan", "implement", "review"):
+        for phase in registry.AGENT_PHASES:
             used.setdefault(config.agent_for(phase), []).append(phase)
         names = list(dict.fromkeys([*used, *known_agents()]))
         settings = {name: agent_settings(config, name) for name in names}

@@ -8,11 +8,11 @@ other repositories still run, and the phase counts the pattern as a failed repos
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from ghw.errors import GhwError
 from ghw.logs import get_logger
 from ghw.phases.context import Filters, PhaseContext
+from ghw.phases.outcome import PhaseOutcome
 from ghw.refs import is_pattern, validate_repo, validate_repo_or_pattern
 
 __all__ = [
@@ -95,9 +95,9 @@ def unresolved_repos(ctx: PhaseContext) -> dict[str, str]:
     return dict(ctx.extra.get(_UNRESOLVED) or {})
 
 
-def count_unresolved(ctx: PhaseContext, phase: str, outcome: Any) -> Any:
-    """Add the patterns :func:`resolve_repos` could not expand to a step phase's outcome (a
-    PhaseOutcome) as failed repositories: the phase ran for the others, and is not ok."""
+def count_unresolved(ctx: PhaseContext, phase: str, outcome: PhaseOutcome) -> PhaseOutcome:
+    """Add the patterns :func:`resolve_repos` could not expand to a step phase's outcome as
+    failed repositories: the phase ran for the others, and is not ok."""
     failed = unresolved_repos(ctx)
     if failed:
         outcome.failures.extend(f"{phase} {pattern}: {error}" for pattern, error in failed.items())

@@ -18,10 +18,13 @@ from ghw.agents import AgentMode, AgentResult, AgentSettings
 from ghw.github.errors import GitHubError, ValidationFailedError
 from ghw.machine import events as ev
 from ghw.machine import history
+from ghw.machine.states import State
 from ghw.machine.view import IssueView
 from ghw.phases.context import Filters, PhaseContext
 from ghw.phases.crashpoints import crashpoint
 from ghw.phases.files import issue_dir, visible_line, visible_text, write_text_atomic
+from ghw.phases.outcome import PhaseOutcome
+from ghw.phases.transitions import consumed_by
 from ghw.phases.worker import (
     StepContext,
     StepResult,
@@ -32,7 +35,15 @@ from ghw.phases.worker import (
 )
 from ghw.prompts import quote
 
-__all__ = ["parse_verdict", "run_implement", "run_plan", "run_review"]
+__all__ = [
+    "IMPLEMENT",
+    "PLAN",
+    "REVIEW",
+    "parse_verdict",
+    "run_implement",
+    "run_plan",
+    "run_review",
+]
 
 VERDICTS = ("approve", "request_changes", "comment")
 
@@ -256,16 +267,18 @@ async def _write(ctx: PhaseContext, step: StepContext, name: str, text: str) -> 
     await asyncio.to_thread(write_text_atomic, path, visible_text(text))
 
 
-async def run_plan(ctx: PhaseContext, filters: Filters) -> Any:
-    spec = StepSpec(
-        phase="plan",
-        from_states=("synced", "plan_failed"),
-        started=_started(ev.PlanStarted),
-        run=_plan_step,
-        new_from="synced",
-        verb="plan",
-    )
-    return await run_step_phase(ctx, filters, spec)
+PLAN = StepSpec(
+    phase="plan",
+    from_states=consumed_by(ev.PlanStarted),
+    started=_started(ev.PlanStarted),
+    run=_plan_step,
+    new_from=State.SYNCED,
+    verb="plan",
+)
+
+
+async def run_plan(ctx: PhaseContext, filters: Filters) -> PhaseOutcome:
+    return await run_step_phase(ctx, filters, PLAN)
 
 
 # --- implement ----------------------------------------------------------------------------------
@@ -460,15 +473,17 @@ def _summary(plan: str | None, limit: int = 1500) -> str:
     return text if len(text) <= limit else text[:limit].rstrip() + "\n\n…"
 
 
-async def run_implement(ctx: PhaseContext, filters: Filters) -> Any:
-    spec = StepSpec(
-        phase="implement",
-        from_states=("planned", "implement_failed"),
-        started=_started(ev.ImplementStarted),
-        run=_implement_step,
-        verb="implement",
-    )
-    return await run_step_phase(ctx, filters, spec)
+IMPLEMENT = StepSpec(
+    phase="implement",
+    from_states=consumed_by(ev.ImplementStarted),
+    started=_started(ev.ImplementStarted),
+    run=_implement_step,
+    verb="implement",
+)
+
+
+async def run_implement(ctx: PhaseContext, filters: Filters) -> PhaseOutcome:
+    return await run_step_phase(ctx, filters, IMPLEMENT)
 
 
 # --- review -------------------------------------------------------------------------------------
@@ -591,12 +606,14 @@ async def _review_step(step: StepContext) -> StepResult:
     )
 
 
-async def run_review(ctx: PhaseContext, filters: Filters) -> Any:
-    spec = StepSpec(
-        phase="review",
-        from_states=("implemented", "review_failed"),
-        started=_started(ev.ReviewStarted),
-        run=_review_step,
-        verb="review",
-    )
-    return await run_step_phase(ctx, filters, spec)
+REVIEW = StepSpec(
+    phase="review",
+    from_states=consumed_by(ev.ReviewStarted),
+    started=_started(ev.ReviewStarted),
+    run=_review_step,
+    verb="review",
+)
+
+
+async def run_review(ctx: PhaseContext, filters: Filters) -> PhaseOutcome:
+    return await run_step_phase(ctx, filters, REVIEW)

@@ -40,9 +40,17 @@ from ghw.machine.view import IssueView
 from ghw.phases.context import Filters, PhaseContext
 from ghw.phases.eligibility import Policy, content_hash, decide
 from ghw.phases.files import render_issue_md
+from ghw.phases.outcome import PhaseOutcome
 from ghw.phases.repos import expand_repos
 
-__all__ = ["RepoSync", "SyncResult", "plan_issue_events", "recheck_events", "run_sync"]
+__all__ = [
+    "RepoSync",
+    "SyncResult",
+    "plan_issue_events",
+    "recheck_events",
+    "run_sync",
+    "run_sync_phase",
+]
 
 _BATCH = 250
 # how often one page's appends are planned again after another writer appended first
@@ -68,6 +76,8 @@ class RepoSync:
 
 @dataclass
 class SyncResult:
+    """What :func:`run_sync` did per repository; :meth:`outcome` is the phase's outcome."""
+
     repos: list[RepoSync] = field(default_factory=list)
     error: str | None = None
 
@@ -81,6 +91,19 @@ class SyncResult:
             for k, v in r.counts.items():
                 total[k] = total.get(k, 0) + v
         return total
+
+    def outcome(self) -> PhaseOutcome:
+        """The :class:`PhaseOutcome` every phase returns: the phase is fatal only when it could
+        not run at all; failed repositories make it not ok."""
+        outcome = PhaseOutcome("sync", ok=self.ok, counts=self.counts())
+        if self.error:
+            outcome.error = self.error
+            outcome.fatal = True
+            outcome.failures.append(f"sync: {self.error}")
+        outcome.failures.extend(f"sync {r.repo}: {r.error}" for r in self.repos if not r.ok)
+        if not outcome.ok and not outcome.error:
+            outcome.error = f"{sum(not r.ok for r in self.repos)} repositories failed"
+        return outcome
 
 
 def plan_issue_events(
@@ -237,7 +260,13 @@ def _iso(epoch: float) -> str:
     return format_ts(datetime.fromtimestamp(epoch, UTC))
 
 
+async def run_sync_phase(ctx: PhaseContext, filters: Filters) -> PhaseOutcome:
+    """The sync phase's entry point (a :data:`~ghw.phases.outcome.PhaseRunner`)."""
+    return (await run_sync(ctx, filters)).outcome()
+
+
 async def run_sync(ctx: PhaseContext, filters: Filters) -> SyncResult:
+    """Sync every repository of ``filters``; the per-repository detail (tests, ``bench.py``)."""
     log = get_logger(phase="sync", cycle_id=ctx.cycle_id)
     result = SyncResult()
     try:

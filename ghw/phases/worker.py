@@ -33,7 +33,9 @@ from ghw.machine import events as ev
 from ghw.machine.view import IssueView
 from ghw.phases.context import Filters, PhaseContext
 from ghw.phases.crashpoints import crashpoint
+from ghw.phases.outcome import PhaseOutcome
 from ghw.phases.repos import count_unresolved, resolve_repos
+from ghw.phases.transitions import failure_event_of
 from ghw.redact import Redactor, secret_values
 
 __all__ = [
@@ -119,6 +121,12 @@ class StepSpec:
     new_from: str | None = None  # claims from this state count against policy.max_new_per_cycle
     verb: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # the *Failed event of an error outside the agent; by default the transition table's
+    failed: type[ev.Event] | None = None
+
+    def __post_init__(self) -> None:
+        if self.failed is None:
+            self.failed = failure_event_of(self.phase)
 
 
 def agent_settings(config: Any, name: str) -> AgentSettings:
@@ -242,10 +250,8 @@ async def _hold_over_budget(
             ctx.reporter.line(f"  {view.stream_id}: held (per-issue budget ${limit:.2f} reached)")
 
 
-async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) -> Any:
-    """Run one phase over every ready issue; returns a PhaseOutcome."""
-    from ghw.orchestrator import PhaseOutcome
-
+async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) -> PhaseOutcome:
+    """Run one phase over every ready issue."""
     log = get_logger(phase=spec.phase, cycle_id=ctx.cycle_id)
     outcome = PhaseOutcome(spec.phase)
     repos = await resolve_repos(ctx, filters)
@@ -497,9 +503,7 @@ async def _run_one(
 
 async def _record_crash(step: StepContext, spec: StepSpec, exc: BaseException) -> StepResult:
     """An error outside the agent (git, GitHub, a bug): a transient failure unless known permanent."""
-    cls = {"plan": ev.PlanFailed, "implement": ev.ImplementFailed, "review": ev.ReviewFailed}[
-        spec.phase
-    ]
+    cls = spec.failed or failure_event_of(spec.phase)
     transient = bool(getattr(exc, "transient", True))
     message = str(exc) or repr(exc)
     if isinstance(exc, OSError) and not isinstance(exc, GhwError):
