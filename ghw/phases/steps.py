@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from ghw.agents import AgentMode, AgentResult, AgentSettings
-from ghw.github.errors import GitHubError, ValidationFailedError
 from ghw.machine import events as ev
 from ghw.machine import history
 from ghw.machine.states import State
@@ -316,6 +315,10 @@ async def _push(workspace: Any, branch: str, clone_url: str, token: str | None, 
 
 
 async def _implement_step(step: StepContext) -> StepResult:
+    # start-up time: ghw.github loads httpx (~65 ms), and every `ghw` command reads the phase
+    # table (registry.py, so this module) at start-up; a step has the GitHub client already
+    from ghw.github.errors import GitHubError, ValidationFailedError
+
     ctx = step.ctx
     owner, name = step.repo.split("/", 1)
     branch = step.view.branch()

@@ -29,9 +29,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from ghw.errors import ConcurrencyError, GhwError
-from ghw.github.models import Issue, IssuesListing, RateLimitWait
 from ghw.ledger.records import AppendRequest
 from ghw.ledger.store import format_ts
 from ghw.logs import get_logger
@@ -42,6 +42,9 @@ from ghw.phases.eligibility import Policy, content_hash, decide
 from ghw.phases.files import render_issue_md
 from ghw.phases.outcome import PhaseOutcome
 from ghw.phases.repos import expand_repos
+
+if TYPE_CHECKING:  # start-up time: ghw.github loads httpx; the CLI reads the phase table early
+    from ghw.github.models import Issue, IssuesListing, RateLimitWait
 
 __all__ = [
     "RepoSync",
