@@ -135,15 +135,15 @@ class Rig:
     ) -> tuple[Any, str]:
         """One phase runner over ``open_runtime`` (so a clock can be injected)."""
         from ghw.config import load_config
-        from ghw.orchestrator import _phase_runner
         from ghw.phases.context import Filters, StreamReporter
+        from ghw.phases.registry import BY_NAME
         from ghw.runtime import open_runtime
 
         lines: list[str] = []
         overrides = {f"{name}.parallelism": parallelism} if parallelism else {}
         config = load_config(self.config_path, self.env, overrides, must_exist=True)
         async with open_runtime(config, self.env, StreamReporter(lines.append), clock=clock) as ctx:
-            outcome = await _phase_runner(name)(ctx, filters or Filters())
+            outcome = await BY_NAME[name].run(ctx, filters or Filters())
         return outcome, "\n".join(lines)
 
     def cli_sync(self, *args: str) -> tuple[int, str, str]:
