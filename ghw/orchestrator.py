@@ -358,6 +358,8 @@ class WorkOrchestrator:
                 environ=self.environ,
                 cycle_id=result.cycle_id or None,
                 dry_run=self.dry_run,
+                stop=self.stop,
+                hurry=self.hurry,
             )
             loop_view = await ledger.view("loop")
             if loop_view is not None and loop_view.held:
@@ -365,9 +367,6 @@ class WorkOrchestrator:
                     "The loop is held (`ghw hold --all`): no new step starts until `ghw release --all`."
                 )
                 self.log.warning("loop held: no new step starts")
-            ctx.extra["stop"] = self.stop
-            ctx.extra["hurry"] = self.hurry
-            ctx.extra["orchestrator"] = self
             token = github_token(config, self.environ)
             ctx.secrets = (token,) if token else ()
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from ghw.config import Config
 from ghw.ledger.records import ClaimFilters
 from ghw.ledger.store import Ledger
 
-__all__ = ["Filters", "PhaseContext", "Reporter", "StreamReporter"]
+__all__ = ["Filters", "PhaseContext", "Reporter", "RunCaches", "StreamReporter"]
 
 
 class Reporter(Protocol):
@@ -74,6 +75,23 @@ def _utcnow() -> datetime:
 
 
 @dataclass
+class RunCaches:
+    """What one run learns once and its steps share (each a field, so it has a type and a
+    reader can find who fills it)."""
+
+    # repository -> default branch, clone URL, owner (steps.repo_info)
+    repo_info: dict[str, Any] = field(default_factory=dict)
+    # repository -> its bare mirror (steps._workspace)
+    mirrors: dict[str, Any] = field(default_factory=dict)
+    # repository -> the one fetch of its mirror in this phase run (steps._fetched)
+    mirror_fetches: dict[str, Any] = field(default_factory=dict)
+    # owner -> (its repositories, or why they could not be listed): one request per cycle
+    owner_listings: dict[str, tuple[list[str], str | None]] = field(default_factory=dict)
+    # owner/* pattern -> why it could not be expanded, for the phase's outcome
+    unresolved: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class PhaseContext:
     config: Config
     ledger: Ledger
@@ -85,4 +103,8 @@ class PhaseContext:
     cycle_id: str | None = None
     dry_run: bool = False
     secrets: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
+    # set on the first Ctrl+C / SIGTERM: take no new work; `hurry` on the second: no grace
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    hurry: asyncio.Event = field(default_factory=asyncio.Event)
+    cycle_cost_usd: float = 0.0  # what this run's steps cost so far (budget.per_cycle_usd)
+    caches: RunCaches = field(default_factory=RunCaches)

@@ -24,11 +24,6 @@ __all__ = [
     "unresolved_repos",
 ]
 
-# ctx.extra keys: the owner listings of this cycle (one request per owner), and the patterns
-# that could not be expanded (pattern -> why), for the phase's outcome
-_LISTINGS = "owner_repos"
-_UNRESOLVED = "unresolved_repos"
-
 
 @dataclass
 class Resolved:
@@ -50,7 +45,7 @@ async def expand_repos(ctx: PhaseContext, filters: Filters) -> Resolved:
     cycle, a failed one included), deduplicated; the patterns that failed, with the reason."""
     names = list(filters.repos) or await registered_repos(ctx)
     out = Resolved()
-    cache: dict[str, tuple[list[str], str | None]] = ctx.extra.setdefault(_LISTINGS, {})
+    cache = ctx.caches.owner_listings
     for given in names:
         name = validate_repo_or_pattern(given)
         if not is_pattern(name):
@@ -86,13 +81,13 @@ async def resolve_repos(ctx: PhaseContext, filters: Filters) -> list[str]:
     for pattern, error in resolved.failed.items():
         log.warning("repository pattern failed", pattern=pattern, error=error)
         ctx.reporter.line(f"  {pattern}: FAILED: {error}")
-    ctx.extra[_UNRESOLVED] = dict(resolved.failed)
+    ctx.caches.unresolved = dict(resolved.failed)
     return resolved.names
 
 
 def unresolved_repos(ctx: PhaseContext) -> dict[str, str]:
     """The patterns the last :func:`resolve_repos` could not expand (pattern -> why)."""
-    return dict(ctx.extra.get(_UNRESOLVED) or {})
+    return dict(ctx.caches.unresolved)
 
 
 def count_unresolved(ctx: PhaseContext, phase: str, outcome: PhaseOutcome) -> PhaseOutcome:

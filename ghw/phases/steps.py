@@ -58,7 +58,7 @@ class RepoInfo:
 
 
 async def repo_info(ctx: PhaseContext, repo: str) -> RepoInfo:
-    cache: dict[str, RepoInfo] = ctx.extra.setdefault("repo_info", {})
+    cache: dict[str, RepoInfo] = ctx.caches.repo_info
     if repo not in cache:
         owner, name = repo.split("/", 1)
         info = await ctx.github.get_repo(owner, name)
@@ -74,7 +74,7 @@ def _workspace(ctx: PhaseContext, repo: str, number: int, *, keep: bool = False)
     from ghw.git import Mirror, Workspace
 
     owner, name = repo.split("/", 1)
-    mirrors: dict[str, Any] = ctx.extra.setdefault("mirrors", {})
+    mirrors: dict[str, Any] = ctx.caches.mirrors
     if repo not in mirrors:
         mirrors[repo] = Mirror(ctx.issues_path / owner / name, repo, lambda: _token(ctx))
     return Workspace(
@@ -102,7 +102,7 @@ async def _fetched(ctx: PhaseContext, repo: str, mirror: Any, clone_url: str) ->
     """
     import asyncio
 
-    fetches: dict[str, asyncio.Future[None]] = ctx.extra.setdefault("mirror_fetches", {})
+    fetches: dict[str, asyncio.Future[None]] = ctx.caches.mirror_fetches
     fetch = fetches.get(repo)
     if fetch is None or (fetch.done() and (fetch.cancelled() or fetch.exception() is not None)):
         fetch = fetches[repo] = asyncio.ensure_future(mirror.ensure(clone_url))

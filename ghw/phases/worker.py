@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from ghw.agents import (
@@ -120,7 +120,6 @@ class StepSpec:
     run: Callable[[StepContext], Awaitable[StepResult]]
     new_from: str | None = None  # claims from this state count against policy.max_new_per_cycle
     verb: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
     # the *Failed event of an error outside the agent; by default the transition table's
     failed: type[ev.Event] | None = None
 
@@ -278,7 +277,7 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
 
     ensure_installed(settings, ctx.environ)
     crashpoint(ctx.environ, "phase_start")
-    ctx.extra["mirror_fetches"] = {}  # each phase run fetches each mirror once (steps._fetched)
+    ctx.caches.mirror_fetches = {}  # each phase run fetches each mirror once (steps._fetched)
     await _hold_over_budget(ctx, spec, filters, repos)
     max_attempts = int(ctx.config["retry.max_attempts"])
     # what claims and takeovers need from the configuration, as values: no phase policy runs
@@ -296,7 +295,7 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
     rotor = _Rotor(repos)
     cap = _new_cap(ctx, spec)
     state = {"new": 0, "taken": []}
-    stop: asyncio.Event = ctx.extra.get("stop") or asyncio.Event()
+    stop = ctx.stop
     per_cycle = ctx.config["budget.per_cycle_usd"]
     ttl = ctx.config.seconds("lease.ttl")
     holder = Holder.current(worker=f"{spec.phase}")
@@ -307,7 +306,7 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
             while True:
                 if stop.is_set() or await _loop_held(ctx):
                     return None
-                if per_cycle is not None and ctx.extra.get("cycle_cost", 0.0) >= per_cycle:
+                if per_cycle is not None and ctx.cycle_cost_usd >= per_cycle:
                     ctx.reporter.line(
                         f"  per-cycle budget ${per_cycle:.2f} reached: no new {spec.phase} step"
                     )
@@ -356,7 +355,7 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
                 return
             claim, view = got
             result = await _run_one(ctx, spec, claim, view, settings, ttl, stop)
-            ctx.extra["cycle_cost"] = ctx.extra.get("cycle_cost", 0.0) + result.cost_usd
+            ctx.cycle_cost_usd += result.cost_usd
             outcome.cost_usd += result.cost_usd
             outcome.counts[result.outcome] = outcome.counts.get(result.outcome, 0) + 1
             if result.pr_url:
@@ -421,7 +420,7 @@ async def _run_one(
     agent_stop = asyncio.Event()
     lost = asyncio.Event()
     step = StepContext(ctx, claim, view, settings, agent_stop, lost)
-    hurry: asyncio.Event = ctx.extra.get("hurry") or asyncio.Event()
+    hurry = ctx.hurry
     grace = ctx.config.seconds("shutdown.grace")
     max_attempts = int(ctx.config["retry.max_attempts"])
     ctx.reporter.line(f"  {claim.stream_id}: {spec.verb or spec.phase} started ({settings.name})")
@@ -519,7 +518,3 @@ async def _record_crash(step: StepContext, spec: StepSpec, exc: BaseException) -
     except (StaleFenceError, LeaseLostError):
         return StepResult("interrupted", detail="lease lost")
     return StepResult("failed", detail=message[:300])
-
-
-def now_iso(clock: Callable[[], datetime]) -> str:
-    return format_ts(clock())
