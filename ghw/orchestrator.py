@@ -368,6 +368,7 @@ class WorkOrchestrator:
                 )
                 self.log.warning("loop held: no new step starts")
             token = github_token(config, self.environ)
+            ctx.token = token
             ctx.secrets = (token,) if token else ()
             try:
                 async with _maybe_github(config, self.environ, ledger, open_github) as gh:

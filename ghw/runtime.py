@@ -116,6 +116,7 @@ async def open_runtime(
             environ=environ,
             cycle_id=cycle_id,
             dry_run=dry_run,
+            token=token,
             secrets=secrets,
             **({"clock": clock} if clock else {}),
         )

@@ -102,6 +102,9 @@ class PhaseContext:
     clock: Callable[[], datetime] = _utcnow
     cycle_id: str | None = None
     dry_run: bool = False
+    # the GitHub token, for ghw's own git calls only (never logged, never given to an agent)
+    token: str | None = None
+    # values no agent may see and every transcript or stored text is scrubbed of (the token)
     secrets: tuple[str, ...] = ()
     # set on the first Ctrl+C / SIGTERM: take no new work; `hurry` on the second: no grace
     stop: asyncio.Event = field(default_factory=asyncio.Event)

@@ -67,7 +67,7 @@ async def repo_info(ctx: PhaseContext, repo: str) -> RepoInfo:
 
 
 def _token(ctx: PhaseContext) -> str | None:
-    return ctx.secrets[0] if ctx.secrets else None
+    return ctx.token
 
 
 def _workspace(ctx: PhaseContext, repo: str, number: int, *, keep: bool = False) -> Any:
