@@ -11,7 +11,7 @@ import difflib
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -422,9 +422,16 @@ def _known_keys(agent_names: tuple[str, ...]) -> list[str]:
     return keys
 
 
+def _did_you_mean(word: str, choices: Iterable[str], *, cutoff: float = 0.6) -> str:
+    """`` Did you mean `x`?`` for the closest of ``choices``, or "" when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
+    return f" Did you mean `{close[0]}`?" if close else ""
+
+
 def _unknown(key: str, where: _Where, agent_names: tuple[str, ...]) -> ConfigError:
-    close = difflib.get_close_matches(key, _known_keys(agent_names), n=1, cutoff=0.5)
-    hint = f" Did you mean `{close[0]}`?" if close else " See `ghw config show` for every key."
+    hint = _did_you_mean(key, _known_keys(agent_names), cutoff=0.5) or (
+        " See `ghw config show` for every key."
+    )
     return ConfigError(f"{where.describe()}: unknown key `{key}`.{hint}")
 
 
@@ -639,8 +646,7 @@ def _check_associations(values: dict[str, Any], sources: dict[str, str]) -> None
     for item in values.get(key) or ():
         name = str(item).strip().upper()
         if name not in ASSOCIATIONS:
-            close = difflib.get_close_matches(name, ASSOCIATIONS, n=1)
-            hint = f" Did you mean `{close[0]}`?" if close else ""
+            hint = _did_you_mean(name, ASSOCIATIONS)
             raise ConfigError(
                 f"{describe_source(source)}: `{key}` holds `{item}`, which is not one of GitHub's "
                 f"author associations ({', '.join(ASSOCIATIONS)}).{hint} "
@@ -674,8 +680,7 @@ def _check_agent_types(
                 )
             continue
         if kind not in BUILTIN_AGENTS:
-            close = difflib.get_close_matches(kind, BUILTIN_AGENTS, n=1)
-            hint = f" Did you mean `{close[0]}`?" if close else ""
+            hint = _did_you_mean(kind, BUILTIN_AGENTS)
             raise ConfigError(
                 f"{where}: `{key}` is `{kind}`, which is not a built-in adapter: use one of "
                 f"{builtins}.{hint}"
@@ -692,8 +697,7 @@ def _check_agents(values: dict[str, Any], sources: dict[str, str], names: tuple[
     for key in ("agent.default", *(f"agent.{p}" for p in PHASES)):
         name = values.get(key)
         if name is not None and name not in names:
-            close = difflib.get_close_matches(name, names, n=1)
-            hint = f" Did you mean `{close[0]}`?" if close else ""
+            hint = _did_you_mean(name, names)
             raise ConfigError(
                 f"{describe_source(sources.get(key, 'default'))}: `{key}` names the agent "
                 f"`{name}`, which is neither built in ({', '.join(BUILTIN_AGENTS)}) nor configured "
