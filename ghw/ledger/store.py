@@ -34,6 +34,7 @@ from ghw.errors import (
     StaleFenceError,
 )
 from ghw.ledger.encode import EVENT_COLUMNS, BatchEncoder, decode_row
+from ghw.ledger.folder import Folder
 from ghw.ledger.hashing import GENESIS
 from ghw.ledger.migrations import (
     SCHEMA_VERSION,
@@ -60,7 +61,6 @@ from ghw.ledger.records import (
     Takeover,
     process_start_time,
 )
-from ghw.ledger.replay import Folder
 from ghw.machine.events import Event, LeaseExpired
 from ghw.machine.fold import apply, stream_kind
 from ghw.machine.states import FAILED, RUNNING, STEP_OF_RUNNING

@@ -1,6 +1,6 @@
 """Replay parses payloads with orjson, falling back to the stdlib for what only it reads."""
 
-from ghw.ledger.replay import _loads
+from ghw.ledger.folder import _loads
 
 
 def test_plain_payloads_parse_the_same() -> None:
