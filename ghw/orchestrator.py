@@ -34,6 +34,7 @@ from ghw.phases.preflight import check_runtime_files
 from ghw.redact import Redactor, secret_values
 from ghw.refs import MAX_ISSUE_NUMBER, parse_issue_numbers, validate_repo_or_pattern
 from ghw.runtime import github_token, require_github_token
+from ghw.streams import silence_stream
 
 __all__ = ["BANNERS", "PHASES", "CycleResult", "LoopStats", "PhaseOutcome", "WorkOrchestrator"]
 
@@ -225,7 +226,7 @@ class WorkOrchestrator:
             self.stdout.flush()
         except (BrokenPipeError, ValueError):
             self._stdout_closed = True
-            _silence(self.stdout)
+            silence_stream(self.stdout)
 
     @property
     def _redactor(self) -> Redactor:
@@ -840,21 +841,6 @@ def _this_process() -> dict[str, Any]:
 
     holder = Holder.current()
     return {"host": holder.host, "pid": holder.pid, "start": holder.start}
-
-
-def _silence(stream: TextIO) -> None:
-    """Point a closed stdout at /dev/null, so later writes and the interpreter's last flush
-    do not raise again."""
-    try:
-        fd = stream.fileno()
-    except (OSError, ValueError, AttributeError):
-        return
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, fd)
-        os.close(devnull)
-    except OSError:
-        pass
 
 
 def _filters_dict(filters: Filters) -> dict[str, Any]:

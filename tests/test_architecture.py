@@ -8,7 +8,7 @@ are not seen; both stay inside their own package.
 Layers, bottom to top; a module may import its own layer and the layers its row names:
 
 * ``base``: ``ghw/__init__.py`` and the small shared modules (errors, refs, durations, procinfo,
-  redact, logs, schedule): only each other;
+  redact, logs, schedule, streams): only each other;
 * ``machine`` (``ghw/machine/``): base;
 * ``prompts`` (``ghw/prompts/``, the templates and ``quote``): base;
 * ``fakehub`` (``ghw/fakehub/``): nothing from ghw outside itself;
@@ -41,6 +41,7 @@ BASE_MODULES = (
     "ghw.durations",
     "ghw.procinfo",
     "ghw.redact",
+    "ghw.streams",
     "ghw.logs",
     "ghw.schedule",
 )

@@ -18,6 +18,7 @@ from ghw.errors import ConfigError, UsageError
 from ghw.ledger.store import Ledger
 from ghw.logs import configure_logging
 from ghw.redact import Redactor, secret_values
+from ghw.streams import silence_stream
 
 __all__ = [
     "AppContext",
@@ -25,7 +26,6 @@ __all__ = [
     "app_context",
     "check_ledger_path",
     "make_directory",
-    "silence_stream",
 ]
 
 
@@ -34,21 +34,6 @@ class StdoutClosed(Exception):
 
     Not an OSError on purpose: click turns an EPIPE OSError into ``sys.exit(1)``; ``main()``
     turns this into exit 141 (128 + SIGPIPE, what other CLIs exit with)."""
-
-
-def silence_stream(stream: Any) -> None:
-    """Point a closed pipe's file descriptor at /dev/null, so nothing written later (and not
-    the interpreter's final flush) raises BrokenPipeError again. A stream without a file
-    descriptor (a StringIO in tests) is left alone."""
-    try:
-        fd = stream.fileno()
-    except (AttributeError, OSError, ValueError):
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, fd)
-    finally:
-        os.close(devnull)
 
 
 def check_ledger_path(path: Path) -> None:

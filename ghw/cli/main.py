@@ -18,13 +18,13 @@ from ghw.cli.context import (
     StdoutClosed,
     app_context,
     make_directory,
-    silence_stream,
 )
 from ghw.cli.render import counts_text, history_json, history_lines, tidy_help
 from ghw.errors import GhwError, IllegalTransitionError, UsageError
 from ghw.ledger.records import ReplayReport
 from ghw.machine.events import Held, LoopHeld, LoopReleased, Released, RetryRequested
 from ghw.refs import MAX_ISSUE_NUMBER, parse_issue_ref, validate_repo_or_pattern
+from ghw.streams import silence_stream
 
 __all__ = ["app", "main"]
 
