@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -153,8 +154,12 @@ class FakeHubControl:
     def set_clock(self, *, offset: float | None = None, now: str | None = None) -> dict[str, Any]:
         return self._call("POST", "/clock", {"now": now} if now is not None else {"offset": offset})
 
-    def set_api_user(self, login: str) -> None:
-        self._call("PUT", "/api-user", {"login": login})
+    def set_api_user(self, login: str, *, type: str | None = None) -> dict[str, Any]:
+        """The account API tokens act as (``GET /user``); ``type`` ``"User"`` or ``"Bot"``."""
+        body: dict[str, Any] = {"login": login}
+        if type is not None:
+            body["type"] = type
+        return self._call("PUT", "/api-user", body)
 
     def settings(self) -> dict[str, Any]:
         """fakehub's behaviour switches, e.g. ``{"refuse_duplicate_pulls": True}``."""
@@ -286,7 +291,9 @@ class FakeHubControl:
         author: str = "octocat",
         author_association: str = "NONE",
         created_at: str | None = None,
+        author_type: str | None = None,
     ) -> dict[str, Any]:
+        """A comment on an issue or PR as anyone; ``author_type`` ``"User"`` or ``"Bot"``."""
         payload: dict[str, Any] = {
             "body": body,
             "author": author,
@@ -294,6 +301,8 @@ class FakeHubControl:
         }
         if created_at:
             payload["created_at"] = created_at
+        if author_type is not None:
+            payload["author_type"] = author_type
         return self._call("POST", f"/repos/{_split(repo)}/issues/{number}/comments", payload)
 
     def close_pull(self, repo: str, number: int) -> dict[str, Any]:
@@ -303,3 +312,73 @@ class FakeHubControl:
     def merge_pull(self, repo: str, number: int) -> dict[str, Any]:
         """Merge with a real merge commit on the base branch (405 when it conflicts)."""
         return self._call("POST", f"/repos/{_split(repo)}/pulls/{number}/merge", {})
+
+    # ---------------------------------------------------------------- reviews and CI
+
+    def add_review(
+        self,
+        repo: str,
+        number: int,
+        state: str,
+        body: str = "",
+        *,
+        author: str = "octocat",
+        author_association: str = "NONE",
+        author_type: str | None = None,
+        comments: Iterable[Mapping[str, Any]] = (),
+    ) -> dict[str, Any]:
+        """A submitted review (``CHANGES_REQUESTED``, ``APPROVED``, ``COMMENTED``) as anyone,
+        with line comments ``{"path", "line", "body"}``; returns it with its ``comments``."""
+        payload: dict[str, Any] = {
+            "state": state,
+            "body": body,
+            "author": author,
+            "author_association": author_association,
+            "comments": [dict(c) for c in comments],
+        }
+        if author_type is not None:
+            payload["author_type"] = author_type
+        return self._call("POST", f"/repos/{_split(repo)}/pulls/{number}/reviews", payload)
+
+    def report_check_run(
+        self,
+        repo: str,
+        sha: str,
+        name: str,
+        *,
+        status: str | None = None,
+        conclusion: str | None = None,
+        output: Mapping[str, str | None] | None = None,
+    ) -> dict[str, Any]:
+        """Create or (same ``name`` on the same commit) update a check run; ``sha`` may be a
+        branch. A ``conclusion`` means ``completed``, as on GitHub."""
+        payload: dict[str, Any] = {"name": name}
+        if status is not None:
+            payload["status"] = status
+        if conclusion is not None:
+            payload["conclusion"] = conclusion
+        if output is not None:
+            payload["output"] = dict(output)
+        return self._call(
+            "POST", f"/repos/{_split(repo)}/commits/{quote(sha, safe='')}/check-runs", payload
+        )
+
+    def report_status(
+        self,
+        repo: str,
+        sha: str,
+        state: str,
+        *,
+        context: str = "default",
+        description: str | None = None,
+        target_url: str | None = None,
+    ) -> dict[str, Any]:
+        """A commit status (``error``, ``failure``, ``pending``, ``success``) for ``context``."""
+        payload: dict[str, Any] = {"state": state, "context": context}
+        if description is not None:
+            payload["description"] = description
+        if target_url is not None:
+            payload["target_url"] = target_url
+        return self._call(
+            "POST", f"/repos/{_split(repo)}/commits/{quote(sha, safe='')}/statuses", payload
+        )

@@ -22,7 +22,7 @@ class ApiError(Exception):
         status: int,
         message: str,
         *,
-        errors: list[dict[str, Any]] | None = None,
+        errors: list[Any] | None = None,
         documentation_url: str = DOCS,
         headers: dict[str, str] | None = None,
     ) -> None:

@@ -88,6 +88,15 @@ class GitRepo:
             return None
         return proc.stdout.decode().strip() or None
 
+    def resolve_commit(self, ref: str) -> str | None:
+        """The full sha of the commit ``ref`` names (a sha, a branch, a tag), or None."""
+        if not ref or ref.startswith("-"):
+            return None  # never an option to rev-parse
+        proc = self._run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        if proc.returncode != 0:
+            return None
+        return proc.stdout.decode().strip() or None
+
     def branches(self) -> dict[str, str]:
         """Every branch and its tip, in one call."""
         out = self._ok("for-each-ref", "--format=%(refname:short) %(objectname)", "refs/heads/")
@@ -102,9 +111,11 @@ class GitRepo:
         """Commits reachable from ``head`` but not from ``base`` (GitHub's "commits between")."""
         return int(self._ok("rev-list", "--count", f"{base}..{head}").strip() or 0)
 
-    def diff(self, base: str, head: str) -> str:
-        """``git diff base...head``: what the pull request changes since it forked from base."""
-        return self._ok("diff", "--no-color", "--no-ext-diff", f"{base}...{head}")
+    def diff(self, base: str, head: str, *paths: str) -> str:
+        """``git diff base...head``: what the pull request changes since it forked from base
+        (only in ``paths`` when given)."""
+        limit = ("--", *paths) if paths else ()
+        return self._ok("diff", "--no-color", "--no-ext-diff", f"{base}...{head}", *limit)
 
     def patch(self, base: str, head: str) -> str:
         return self._ok("format-patch", "--stdout", "--no-color", f"{base}..{head}")

@@ -10,7 +10,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Comment", "Issue", "Owner", "PullInfo", "Repo"]
+__all__ = [
+    "CheckRun",
+    "Comment",
+    "CommitStatus",
+    "Issue",
+    "Owner",
+    "PullInfo",
+    "Repo",
+    "Review",
+    "ReviewComment",
+]
 
 ASSOCIATIONS = frozenset(
     {
@@ -46,6 +56,67 @@ class Comment:
 
 
 @dataclass(slots=True)
+class Review:
+    """A submitted pull-request review; ``state`` is GitHub's (``CHANGES_REQUESTED``…)."""
+
+    id: int
+    author: str
+    author_association: str
+    state: str
+    body: str
+    commit_id: str
+    # None while PENDING (a review started through the API without an ``event``).
+    submitted_at: int | None
+
+
+@dataclass(slots=True)
+class ReviewComment:
+    """A comment on one line of a pull request's diff, made as part of review ``review_id``."""
+
+    id: int
+    review_id: int | None
+    path: str
+    line: int
+    body: str
+    author: str
+    author_association: str
+    commit_id: str
+    diff_hunk: str
+    created_at: int
+    updated_at: int
+
+
+@dataclass(slots=True)
+class CheckRun:
+    """A check run on one commit; runs are unique per (sha, name): a second report updates it."""
+
+    id: int
+    suite_id: int
+    name: str
+    head_sha: str
+    status: str
+    conclusion: str | None
+    title: str | None
+    summary: str | None
+    text: str | None
+    started_at: int
+    completed_at: int | None
+
+
+@dataclass(slots=True)
+class CommitStatus:
+    """One commit status report; the combined status keeps the latest per ``context``."""
+
+    id: int
+    state: str
+    context: str
+    description: str | None
+    target_url: str | None
+    created_at: int
+    updated_at: int
+
+
+@dataclass(slots=True)
 class PullInfo:
     """The pull-request half of an issue record.
 
@@ -63,6 +134,15 @@ class PullInfo:
     merged_at: int | None = None
     merge_commit_sha: str | None = None
     merged_by: str | None = None
+    reviews: list[Review] = field(default_factory=list)
+    review_comments: list[ReviewComment] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PullInfo:
+        data = dict(data)
+        reviews = [Review(**r) for r in data.pop("reviews", [])]
+        comments = [ReviewComment(**c) for c in data.pop("review_comments", [])]
+        return cls(**data, reviews=reviews, review_comments=comments)
 
 
 @dataclass(slots=True)
@@ -123,7 +203,7 @@ class Issue:
         data.pop("cached_json", None)
         comments = [Comment(**c) for c in data.pop("comments", [])]
         pull = data.pop("pull", None)
-        return cls(**data, comments=comments, pull=PullInfo(**pull) if pull else None)
+        return cls(**data, comments=comments, pull=PullInfo.from_dict(pull) if pull else None)
 
 
 @dataclass(slots=True)
@@ -140,6 +220,9 @@ class Repo:
     next_number: int = 1
     labels: dict[str, list[Any]] = field(default_factory=dict)
     issues: dict[int, Issue] = field(default_factory=dict)
+    # Check runs and commit statuses by full commit sha (GitHub keeps them per commit, not per PR).
+    check_runs: dict[str, list[CheckRun]] = field(default_factory=dict)
+    statuses: dict[str, list[CommitStatus]] = field(default_factory=dict)
     # Bumped on every change to the repository's issues; list caches are keyed by it.
     version: int = field(default=0, compare=False)
 
@@ -163,4 +246,16 @@ class Repo:
             "next_number": self.next_number,
             "labels": self.labels,
             "issues": [issue.to_dict() for issue in self.issues.values()],
+            "check_runs": {sha: [asdict(r) for r in runs] for sha, runs in self.check_runs.items()},
+            "statuses": {sha: [asdict(x) for x in items] for sha, items in self.statuses.items()},
+        }
+
+    def load_commit_records(self, data: dict[str, Any]) -> None:
+        """Restore check runs and statuses from :meth:`issues_dict`'s form (absent in old data)."""
+        self.check_runs = {
+            sha: [CheckRun(**r) for r in runs] for sha, runs in data.get("check_runs", {}).items()
+        }
+        self.statuses = {
+            sha: [CommitStatus(**x) for x in items]
+            for sha, items in data.get("statuses", {}).items()
         }

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from ghw.fakehub.checks import ci_unsettled_or_failing
 from ghw.fakehub.context import HubContext
 from ghw.fakehub.errors import ApiError, validation_failed
 from ghw.fakehub.model import Issue, Repo
 
-__all__ = ["close_pull", "create_pull", "live_shas", "merge_pull", "pull_diff", "pull_stats"]
+__all__ = [
+    "close_pull",
+    "closing_references",
+    "create_pull",
+    "live_shas",
+    "merge_pull",
+    "mergeable_state",
+    "pull_diff",
+    "pull_stats",
+]
 
 CREATE_DOCS = "https://docs.github.com/rest/pulls/pulls#create-a-pull-request"
+# GitHub's closing keywords ("Fixes #3", "closes: acme/widgets#4"), one keyword per issue.
+_CLOSING = re.compile(
+    r"\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?):?\s+(?:([\w.-]+/[\w.-]+))?#(\d+)\b",
+    re.IGNORECASE,
+)
 
 
 def association_for(repo: Repo, login: str) -> str:
@@ -120,8 +136,47 @@ def pull_stats(ctx: HubContext, repo: Repo, issue: Issue) -> dict[str, Any]:
     if issue.state == "open":
         clean = git.can_merge(base, head)
         stats["mergeable"] = clean
-        stats["mergeable_state"] = "clean" if clean else "dirty"
+        stats["mergeable_state"] = mergeable_state(repo, issue, head, clean=clean)
     return stats
+
+
+def mergeable_state(repo: Repo, issue: Issue, head: str, *, clean: bool) -> str:
+    """GitHub's ``mergeable_state`` of an open PR, most pressing first: ``dirty`` (conflicts),
+    ``draft``, ``unstable`` (a check or status on the head pending or not passing), ``clean``."""
+    assert issue.pull is not None
+    if not clean:
+        return "dirty"
+    if issue.pull.draft:
+        return "draft"
+    return "unstable" if ci_unsettled_or_failing(repo, head) else "clean"
+
+
+def closing_references(repo: Repo, body: str | None) -> list[int]:
+    """Issue numbers of this repository that ``body`` says the PR closes, in order."""
+    numbers: list[int] = []
+    for match in _CLOSING.finditer(body or ""):
+        other = match.group(1)
+        if other is not None and other.lower() != repo.full_name.lower():
+            continue  # another repository's issue: fakehub has no cross-repository closing
+        number = int(match.group(2))
+        if number not in numbers:
+            numbers.append(number)
+    return numbers
+
+
+def _close_fixed_issues(ctx: HubContext, repo: Repo, pull: Issue, actor: str) -> None:
+    """What GitHub does on merging into the default branch: close the open issues (not PRs) the
+    PR's body references with a closing keyword, as completed, by whoever merged."""
+    assert pull.pull is not None
+    if pull.pull.base_ref != repo.default_branch:
+        return
+    for number in closing_references(repo, pull.body):
+        target = repo.issues.get(number)
+        if target is None or target.pull is not None or target.state != "open":
+            continue
+        ctx.store.update_issue(
+            repo, target, {"state": "closed", "state_reason": "completed"}, actor=actor
+        )
 
 
 def close_pull(ctx: HubContext, repo: Repo, issue: Issue, actor: str) -> Issue:
@@ -153,6 +208,8 @@ def merge_pull(ctx: HubContext, repo: Repo, issue: Issue, actor: str) -> Issue:
         )
         if sha is None:
             raise ApiError(405, "Pull Request is not mergeable")
-        return ctx.store.mark_merged(
+        merged = ctx.store.mark_merged(
             repo, issue, sha=sha, head_sha=head, base_sha=base, actor=actor
         )
+        _close_fixed_issues(ctx, repo, merged, actor)
+        return merged

@@ -1,7 +1,9 @@
 """GitHub's JSON shapes for fakehub's records (REST API version 2022-11-28).
 
 Field sets follow the examples in GitHub's OpenAPI description (``issue``, ``issue-comment``,
-``pull-request``, ``pull-request-simple``, ``full-repository``, ``simple-user``, ``label``).
+``pull-request``, ``pull-request-simple``, ``full-repository``, ``simple-user``, ``public-user``,
+``label``, ``pull-request-review``, ``pull-request-review-comment``, ``check-run``,
+``combined-commit-status``).
 API and web URLs share one base: ``{base}/repos/o/r/issues/1`` and ``{base}/o/r/issues/1``.
 """
 
@@ -12,7 +14,16 @@ import json
 from typing import Any
 
 from ghw.fakehub.clock import format_ts
-from ghw.fakehub.model import Comment, Issue, Owner, Repo
+from ghw.fakehub.model import (
+    CheckRun,
+    Comment,
+    CommitStatus,
+    Issue,
+    Owner,
+    Repo,
+    Review,
+    ReviewComment,
+)
 from ghw.fakehub.store import Store
 
 __all__ = ["Renderer", "dumps"]
@@ -115,6 +126,29 @@ class Renderer:
             "type": kind,
             "user_view_type": "public",
             "site_admin": False,
+        }
+
+    def authenticated_user(self, login: str) -> dict[str, Any]:
+        """``GET /user``: the token's account as ``public-user`` (GitHub's shape for a token
+        without the ``user`` scope)."""
+        owner = self.store.owner(login) or Owner(login=login, id=0)
+        ts = format_ts(0)
+        return {
+            **self._user(owner),
+            "name": None,
+            "company": None,
+            "blog": "",
+            "location": None,
+            "email": None,
+            "hireable": None,
+            "bio": None,
+            "twitter_username": None,
+            "public_repos": len(self.store.repos_of(owner.login)),
+            "public_gists": 0,
+            "followers": 0,
+            "following": 0,
+            "created_at": ts,
+            "updated_at": ts,
         }
 
     def repo_api(self, repo: Repo) -> str:
@@ -387,7 +421,7 @@ class Renderer:
                     "mergeable_state": stats.get("mergeable_state", "unknown"),
                     "merged_by": self.user(pull.merged_by),
                     "comments": len(issue.comments),
-                    "review_comments": 0,
+                    "review_comments": len(pull.review_comments),
                     "maintainer_can_modify": False,
                     "commits": stats.get("commits", 0),
                     "additions": stats.get("additions", 0),
@@ -396,3 +430,151 @@ class Renderer:
                 }
             )
         return data
+
+    # ---------------------------------------------------------------- reviews
+
+    def review(self, repo: Repo, issue: Issue, review: Review) -> dict[str, Any]:
+        html = f"{self.base}/{repo.full_name}/pull/{issue.number}#pullrequestreview-{review.id}"
+        pull_api = f"{self.repo_api(repo)}/pulls/{issue.number}"
+        data: dict[str, Any] = {
+            "id": review.id,
+            "node_id": _node_id("PullRequestReview", review.id),
+            "user": self.user(review.author),
+            "body": review.body,
+            "state": review.state,
+            "html_url": html,
+            "pull_request_url": pull_api,
+            "author_association": review.author_association,
+            "_links": {"html": {"href": html}, "pull_request": {"href": pull_api}},
+            "commit_id": review.commit_id,
+        }
+        if review.submitted_at is not None:  # GitHub omits it on a PENDING review
+            data["submitted_at"] = format_ts(review.submitted_at)
+        return data
+
+    def review_comment(self, repo: Repo, issue: Issue, comment: ReviewComment) -> dict[str, Any]:
+        url = f"{self.repo_api(repo)}/pulls/comments/{comment.id}"
+        html = f"{self.base}/{repo.full_name}/pull/{issue.number}#discussion_r{comment.id}"
+        pull_api = f"{self.repo_api(repo)}/pulls/{issue.number}"
+        return {
+            "url": url,
+            "pull_request_review_id": comment.review_id,
+            "id": comment.id,
+            "node_id": _node_id("PullRequestReviewComment", comment.id),
+            "diff_hunk": comment.diff_hunk,
+            "path": comment.path,
+            "commit_id": comment.commit_id,
+            "original_commit_id": comment.commit_id,
+            "user": self.user(comment.author),
+            "body": comment.body,
+            "created_at": format_ts(comment.created_at),
+            "updated_at": format_ts(comment.updated_at),
+            "html_url": html,
+            "pull_request_url": pull_api,
+            "author_association": comment.author_association,
+            "_links": {
+                "self": {"href": url},
+                "html": {"href": html},
+                "pull_request": {"href": pull_api},
+            },
+            "reactions": self._reactions(f"{url}/reactions"),
+            "start_line": None,
+            "original_start_line": None,
+            "start_side": None,
+            "line": comment.line,
+            "original_line": comment.line,
+            "side": "RIGHT",
+            "subject_type": "line",
+        }
+
+    # ---------------------------------------------------------------- checks and statuses
+
+    def _ci_app(self, repo: Repo) -> dict[str, Any]:
+        """The GitHub App every fakehub check run belongs to (GitHub's runs always have one)."""
+        ts = format_ts(repo.created_at)
+        return {
+            "id": 1,
+            "slug": "fakehub-ci",
+            "node_id": _node_id("Integration", 1),
+            "client_id": "Iv1.fakehubci",
+            "owner": self.user(repo.owner),
+            "name": "fakehub CI",
+            "description": "Check runs reported through fakehub's control API",
+            "external_url": f"{self.base}/_fakehub",
+            "html_url": f"{self.base}/apps/fakehub-ci",
+            "created_at": ts,
+            "updated_at": ts,
+            "permissions": {"checks": "write", "metadata": "read", "statuses": "write"},
+            "events": ["check_run", "check_suite"],
+        }
+
+    def check_run(self, repo: Repo, run: CheckRun, pulls: list[Issue]) -> dict[str, Any]:
+        """``check-run``; ``pulls`` are the open PRs whose head is the run's commit."""
+        api = self.repo_api(repo)
+        html = f"{self.base}/{repo.full_name}/runs/{run.id}"
+        url = f"{api}/check-runs/{run.id}"
+        return {
+            "id": run.id,
+            "head_sha": run.head_sha,
+            "node_id": _node_id("CheckRun", run.id),
+            "external_id": "",
+            "url": url,
+            "html_url": html,
+            "details_url": html,
+            "status": run.status,
+            "conclusion": run.conclusion,
+            "started_at": format_ts(run.started_at),
+            "completed_at": format_ts(run.completed_at),
+            "output": {
+                "title": run.title,
+                "summary": run.summary,
+                "text": run.text,
+                "annotations_count": 0,
+                "annotations_url": f"{url}/annotations",
+            },
+            "name": run.name,
+            "check_suite": {"id": run.suite_id},
+            "app": self._ci_app(repo),
+            "pull_requests": [self._pull_minimal(repo, p, run.head_sha) for p in pulls],
+        }
+
+    def _pull_minimal(self, repo: Repo, issue: Issue, head_sha: str) -> dict[str, Any]:
+        pull = issue.pull
+        assert pull is not None
+        ref = {"id": repo.id, "url": self.repo_api(repo), "name": repo.name}
+        return {
+            "id": pull.id,
+            "number": issue.number,
+            "url": f"{self.repo_api(repo)}/pulls/{issue.number}",
+            "head": {"ref": pull.head_ref, "sha": head_sha, "repo": ref},
+            "base": {"ref": pull.base_ref, "sha": pull.base_sha, "repo": ref},
+        }
+
+    def commit_status(self, repo: Repo, sha: str, status: CommitStatus) -> dict[str, Any]:
+        return {
+            "url": f"{self.repo_api(repo)}/statuses/{sha}",
+            "avatar_url": f"{self.base}/avatars/{repo.owner}",
+            "id": status.id,
+            "node_id": _node_id("StatusContext", status.id),
+            "state": status.state,
+            "description": status.description,
+            "target_url": status.target_url,
+            "context": status.context,
+            "created_at": format_ts(status.created_at),
+            "updated_at": format_ts(status.updated_at),
+        }
+
+    def combined_status(
+        self, repo: Repo, sha: str, state: str, total: int, statuses: list[CommitStatus]
+    ) -> dict[str, Any]:
+        """``combined-commit-status``: ``statuses`` is the page asked for, ``total`` all."""
+        api = self.repo_api(repo)
+        return {
+            "state": state,
+            "statuses": [self.commit_status(repo, sha, s) for s in statuses],
+            "sha": sha,
+            "total_count": total,
+            "repository": self.repo(repo),
+            "commit_url": f"{api}/commits/{sha}",
+            "url": f"{api}/commits/{sha}/status",
+        }

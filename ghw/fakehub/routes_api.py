@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from ghw.fakehub.checks import combined_state, latest_statuses, pulls_at, resolve_commit
 from ghw.fakehub.clock import parse_ts
 from ghw.fakehub.context import HubContext
-from ghw.fakehub.errors import not_found, validation_failed
+from ghw.fakehub.errors import ApiError, not_found, validation_failed
 from ghw.fakehub.http_util import Request, Response, Router, json_response, paginate
 from ghw.fakehub.model import Issue, Repo
 from ghw.fakehub.pulls import association_for, create_pull, live_shas, pull_diff, pull_stats
 from ghw.fakehub.render import dumps
+from ghw.fakehub.reviews import add_review, api_review_spec
 
 __all__ = ["build_api_router"]
 
@@ -17,6 +19,9 @@ DOCS_ISSUE = "https://docs.github.com/rest/issues/issues#get-an-issue"
 DOCS_PULL = "https://docs.github.com/rest/pulls/pulls#get-a-pull-request"
 DOCS_ORG_REPOS = "https://docs.github.com/rest/repos/repos#list-organization-repositories"
 DOCS_USER_REPOS = "https://docs.github.com/rest/repos/repos#list-repositories-for-a-user"
+DOCS_STATUS = (
+    "https://docs.github.com/rest/commits/statuses#get-the-combined-status-for-a-specific-reference"
+)
 
 
 def _repo(ctx: HubContext, req: Request) -> Repo:
@@ -58,8 +63,10 @@ def _list_bytes(items: list[bytes]) -> bytes:
 
 
 def get_user(ctx: HubContext, req: Request) -> Response:
+    """The token's account (``PUT /_fakehub/api-user`` chooses it)."""
     ctx.store.ensure_owner(ctx.api_login)
-    return json_response(ctx.render.user(ctx.api_login))
+    with ctx.store.lock:
+        return json_response(ctx.render.authenticated_user(ctx.api_login))
 
 
 def get_rate_limit(ctx: HubContext, req: Request) -> Response:
@@ -234,6 +241,90 @@ def get_pull(ctx: HubContext, req: Request) -> Response:
     return Response(body=_render_pull(ctx, repo, issue, full=True))
 
 
+# ---------------------------------------------------------------- reviews
+
+
+def list_reviews(ctx: HubContext, req: Request) -> Response:
+    """Submitted reviews (and the token's own pending one), in the order they were made."""
+    repo = _repo(ctx, req)
+    with ctx.store.lock:
+        issue = _pull(ctx, req, repo)
+        assert issue.pull is not None
+        page, link = paginate(ctx.base_url, req, issue.pull.reviews)
+        body = _list_bytes([dumps(ctx.render.review(repo, issue, r)) for r in page])
+    return Response(body=body, headers={"Link": link} if link else {})
+
+
+def create_review(ctx: HubContext, req: Request) -> Response:
+    """A review as the token's account; GitHub answers 200 (not 201) with the review."""
+    repo = _repo(ctx, req)
+    issue = _pull(ctx, req, repo)
+    review = add_review(ctx, repo, issue, api_review_spec(ctx, repo, issue, req.json_object()))
+    with ctx.store.lock:
+        return json_response(ctx.render.review(repo, issue, review))
+
+
+def list_review_comments(ctx: HubContext, req: Request) -> Response:
+    repo = _repo(ctx, req)
+    sort = _choice(req, "sort", ("created", "updated"), "created")
+    direction = _choice(req, "direction", ("asc", "desc"), "asc")
+    since = _since(req)
+    with ctx.store.lock:
+        issue = _pull(ctx, req, repo)
+        assert issue.pull is not None
+        items = [c for c in issue.pull.review_comments if since is None or c.updated_at >= since]
+        if sort == "updated":
+            items.sort(key=lambda c: (c.updated_at, c.id))
+        if direction == "desc":
+            items.reverse()
+        page, link = paginate(ctx.base_url, req, items)
+        body = _list_bytes([dumps(ctx.render.review_comment(repo, issue, c)) for c in page])
+    return Response(body=body, headers={"Link": link} if link else {})
+
+
+# ---------------------------------------------------------------- checks and statuses
+
+
+def list_check_runs(ctx: HubContext, req: Request) -> Response:
+    """``{"total_count", "check_runs"}`` of a commit (sha or branch), newest first, paginated."""
+    repo = _repo(ctx, req)
+    sha = resolve_commit(ctx, repo, req.params["ref"])
+    if sha is None:
+        raise ApiError(422, f"No commit found for SHA: {req.params['ref']}")
+    name = req.arg("check_name")
+    status = req.arg("status")
+    pulls = pulls_at(ctx, repo, sha)
+    with ctx.store.lock:
+        runs = [
+            r
+            for r in reversed(repo.check_runs.get(sha, []))
+            if (name is None or r.name == name) and (status is None or r.status == status)
+        ]
+        page, link = paginate(ctx.base_url, req, runs)
+        data = {
+            "total_count": len(runs),
+            "check_runs": [ctx.render.check_run(repo, r, pulls) for r in page],
+        }
+    return Response(body=dumps(data), headers={"Link": link} if link else {})
+
+
+def get_combined_status(ctx: HubContext, req: Request) -> Response:
+    """The latest status per context of a commit (sha or branch) and their combined state."""
+    repo = _repo(ctx, req)
+    sha = resolve_commit(ctx, repo, req.params["ref"])
+    if sha is None:
+        raise ApiError(
+            404, f"No commit found for SHA: {req.params['ref']}", documentation_url=DOCS_STATUS
+        )
+    with ctx.store.lock:
+        statuses = latest_statuses(repo, sha)
+        page, link = paginate(ctx.base_url, req, statuses)
+        data = ctx.render.combined_status(
+            repo, sha, combined_state(statuses), len(statuses), list(page)
+        )
+    return Response(body=dumps(data), headers={"Link": link} if link else {})
+
+
 def build_api_router() -> Router:
     router = Router()
     router.add("GET", "/user", get_user)
@@ -248,4 +339,9 @@ def build_api_router() -> Router:
     router.add("GET", "/repos/{owner}/{repo}/pulls", list_pulls)
     router.add("POST", "/repos/{owner}/{repo}/pulls", post_pull)
     router.add("GET", "/repos/{owner}/{repo}/pulls/{number:int}", get_pull)
+    router.add("GET", "/repos/{owner}/{repo}/pulls/{number:int}/reviews", list_reviews)
+    router.add("POST", "/repos/{owner}/{repo}/pulls/{number:int}/reviews", create_review)
+    router.add("GET", "/repos/{owner}/{repo}/pulls/{number:int}/comments", list_review_comments)
+    router.add("GET", "/repos/{owner}/{repo}/commits/{ref}/check-runs", list_check_runs)
+    router.add("GET", "/repos/{owner}/{repo}/commits/{ref}/status", get_combined_status)
     return router

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from ghw.fakehub.checks import pulls_at, report_check_run, report_status, resolve_commit
 from ghw.fakehub.clock import format_ts, parse_ts
 from ghw.fakehub.context import HubContext
 from ghw.fakehub.errors import ApiError, not_found, validation_failed
@@ -17,6 +18,7 @@ from ghw.fakehub.gitrepo import GitError
 from ghw.fakehub.http_util import Request, Response, Router, json_response
 from ghw.fakehub.model import Issue, Repo
 from ghw.fakehub.pulls import close_pull, merge_pull
+from ghw.fakehub.reviews import REVIEW_STATES, ReviewSpec, add_review, line_comments
 from ghw.fakehub.store import IssueSpec
 
 __all__ = ["PREFIX", "build_control_router"]
@@ -109,13 +111,30 @@ def set_clock(ctx: HubContext, req: Request) -> Response:
 
 
 def set_api_user(ctx: HubContext, req: Request) -> Response:
-    """Which account API tokens act as (the author of PRs and comments made through the API)."""
-    login = req.json_object().get("login")
+    """Which account API tokens act as (the author of PRs and comments made through the API,
+    and what ``GET /user`` answers): ``{"login", "type": "User"|"Bot"}`` (type optional)."""
+    data = req.json_object()
+    login = data.get("login")
     if not isinstance(login, str) or not login:
         raise validation_failed({"resource": "User", "code": "missing_field", "field": "login"})
-    ctx.store.ensure_owner(login)
-    ctx.api_login = login
-    return json_response({"login": login})
+    owner = ctx.store.ensure_owner(login, _author_kind(data, "type"))
+    ctx.api_login = owner.login
+    return json_response({"login": owner.login, "type": _TYPES[owner.kind]})
+
+
+_KINDS = {"User": "user", "Bot": "bot"}
+_TYPES = {"user": "User", "bot": "Bot", "org": "Organization"}
+
+
+def _author_kind(data: dict[str, Any], key: str = "author_type") -> str | None:
+    """``"User"``/``"Bot"`` → the account kind; absent → None (a ``name[bot]`` login is a bot
+    anyway, any other account keeps its kind)."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if value not in _KINDS:
+        raise validation_failed({"resource": "User", "code": "invalid", "field": key})
+    return _KINDS[str(value)]
 
 
 SETTINGS = ("refuse_duplicate_pulls",)
@@ -275,10 +294,14 @@ def reopen_issue(ctx: HubContext, req: Request) -> Response:
 
 
 def add_comment(ctx: HubContext, req: Request) -> Response:
-    """``{"body", "author", "author_association", "created_at"}``, on an issue or a PR."""
+    """``{"body", "author", "author_association", "author_type", "created_at"}``, on an issue
+    or a PR."""
     repo, issue = _issue(ctx, req)
     data = req.json_object()
     created = data.get("created_at")
+    kind = _author_kind(data)
+    if kind is not None:
+        ctx.store.ensure_owner(str(data.get("author") or "octocat"), kind)
     comment = ctx.store.add_comment(
         repo,
         issue,
@@ -308,6 +331,64 @@ def merge_pull_route(ctx: HubContext, req: Request) -> Response:
             "message": "Pull Request successfully merged",
         }
     )
+
+
+def add_review_route(ctx: HubContext, req: Request) -> Response:
+    """``{"state": "CHANGES_REQUESTED"|"APPROVED"|"COMMENTED", "body", "author",
+    "author_association", "author_type": "User"|"Bot", "comments": [{"path", "line", "body"}]}``
+    → the review as ``GET …/reviews`` shows it, with ``comments``: its line comments."""
+    repo, issue = _issue(ctx, req)
+    if issue.pull is None:
+        raise not_found()
+    data = req.json_object()
+    state = data.get("state")
+    if state not in REVIEW_STATES:
+        raise validation_failed(
+            {"resource": "PullRequestReview", "code": "invalid", "field": "state"}
+        )
+    body = data.get("body") or ""
+    if not isinstance(body, str):
+        raise validation_failed(
+            {"resource": "PullRequestReview", "code": "invalid", "field": "body"}
+        )
+    spec = ReviewSpec(
+        state=str(state),
+        body=body,
+        author=str(data.get("author") or "octocat"),
+        association=str(data.get("author_association") or "NONE"),
+        author_kind=_author_kind(data),
+        comments=tuple(line_comments(data.get("comments"))),
+    )
+    review = add_review(ctx, repo, issue, spec)
+    assert issue.pull is not None
+    with ctx.store.lock:
+        rendered = ctx.render.review(repo, issue, review)
+        rendered["comments"] = [
+            ctx.render.review_comment(repo, issue, c)
+            for c in issue.pull.review_comments
+            if c.review_id == review.id
+        ]
+    return json_response(rendered, 201)
+
+
+def check_run_route(ctx: HubContext, req: Request) -> Response:
+    """``{"name", "status", "conclusion", "output": {"title", "summary", "text"}}`` on a commit
+    (sha or branch); the same name on the same commit updates that run."""
+    repo = _repo(ctx, req)
+    run = report_check_run(ctx, repo, req.params["sha"], req.json_object())
+    pulls = pulls_at(ctx, repo, run.head_sha)
+    with ctx.store.lock:
+        return json_response(ctx.render.check_run(repo, run, pulls), 201)
+
+
+def status_route(ctx: HubContext, req: Request) -> Response:
+    """``{"state": "error"|"failure"|"pending"|"success", "context", "description",
+    "target_url"}`` on a commit (sha or branch)."""
+    repo = _repo(ctx, req)
+    status = report_status(ctx, repo, req.params["sha"], req.json_object())
+    sha = resolve_commit(ctx, repo, req.params["sha"]) or req.params["sha"]
+    with ctx.store.lock:
+        return json_response(ctx.render.commit_status(repo, sha, status), 201)
 
 
 def build_control_router() -> Router:
@@ -340,4 +421,7 @@ def build_control_router() -> Router:
     router.add("POST", f"{issue}/comments", add_comment)
     router.add("POST", f"{repo}/pulls/{{number:int}}/close", close_pull_route)
     router.add("POST", f"{repo}/pulls/{{number:int}}/merge", merge_pull_route)
+    router.add("POST", f"{repo}/pulls/{{number:int}}/reviews", add_review_route)
+    router.add("POST", f"{repo}/commits/{{sha}}/check-runs", check_run_route)
+    router.add("POST", f"{repo}/commits/{{sha}}/statuses", status_route)
     return router

@@ -29,7 +29,7 @@ from ghw.fakehub.errors import ApiError, validation_failed
 from ghw.fakehub.gitrepo import GitRepo
 from ghw.fakehub.model import ASSOCIATIONS, Comment, Issue, Owner, PullInfo, Repo
 
-__all__ = ["IssueSpec", "Store"]
+__all__ = ["IssueSpec", "Store", "check_association"]
 
 STATE_FILE = "fakehub.json"
 FORMAT_VERSION = 1
@@ -105,7 +105,8 @@ def _opt_ts(value: Any) -> int | None:
         ) from exc
 
 
-def _check_association(value: str) -> str:
+def check_association(value: str) -> str:
+    """``value`` upper-cased, or GitHub's 422 when it is no author association."""
     value = value.upper()
     if value not in ASSOCIATIONS:
         raise validation_failed(
@@ -166,6 +167,7 @@ class Store:
                     data = json.loads(rpath.read_text("utf-8"))
                     repo.next_number = int(data.get("next_number", 1))
                     repo.labels = dict(data.get("labels", {}))
+                    repo.load_commit_records(data)
                     for raw in data.get("issues", []):
                         issue = Issue.from_dict(raw)
                         repo.issues[issue.number] = issue
@@ -249,7 +251,9 @@ class Store:
         with self.lock:
             found = self.owners.get(login.lower())
             if found is None:
-                found = Owner(login=login, id=self.next_id("user"), kind=kind or "user")
+                # GitHub Apps act as ``name[bot]``: such a login is always a bot account.
+                default = "bot" if login.lower().endswith("[bot]") else "user"
+                found = Owner(login=login, id=self.next_id("user"), kind=kind or default)
                 self.owners[login.lower()] = found
                 self.save_meta()
             elif kind is not None and found.kind != kind:
@@ -353,7 +357,7 @@ class Store:
             title=spec.title,
             body=spec.body,
             author=spec.author,
-            author_association=_check_association(spec.author_association),
+            author_association=check_association(spec.author_association),
             created_at=created,
             updated_at=updated,
             labels=[self._label(repo, x) for x in dict.fromkeys(spec.labels)],
@@ -389,6 +393,10 @@ class Store:
             created = [self._new_issue(repo, spec) for spec in specs]
             self.save_repo(repo)
             return created
+
+    def touch(self, issue: Issue, when: int | None = None) -> None:
+        """Move ``updated_at`` to now (or ``when``): the issues listing shows it as changed."""
+        self._touch(issue, when)
 
     def _touch(self, issue: Issue, when: int | None = None) -> None:
         issue.updated_at = when if when is not None else max(self.clock.now_int(), issue.created_at)
@@ -430,7 +438,7 @@ class Store:
                 {"resource": "Issue", "code": "missing_field", "field": "title"}
             )
         association = (
-            _check_association(str(changes["author_association"]))
+            check_association(str(changes["author_association"]))
             if "author_association" in changes
             else None
         )
@@ -527,7 +535,7 @@ class Store:
             id=self.next_id("comment"),
             body=body,
             author=author,
-            author_association=_check_association(association),
+            author_association=check_association(association),
             created_at=when,
             updated_at=when,
         )
