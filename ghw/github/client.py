@@ -13,20 +13,28 @@ import asyncio
 import contextlib
 import dataclasses
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urljoin
 
 from ghw.github.core import GitHubHTTP
 from ghw.github.errors import MalformedResponseError, NotFoundError, ValidationFailedError
 from ghw.github.models import (
+    CheckRun,
+    CheckRunsListing,
+    CombinedStatus,
     Comment,
+    Fetched,
     GitHubResponse,
     Issue,
     IssuesListing,
+    Listing,
     PullRequest,
     Repository,
+    Review,
+    ReviewComment,
+    User,
 )
 
 __all__ = ["DIFF_ACCEPT", "GitHubClient"]
@@ -35,12 +43,30 @@ DIFF_ACCEPT = "application/vnd.github.diff"
 # GitHub's owner, repository and branch names never contain these; refusing them keeps a name from
 # escaping its path segment ("../..") or smuggling a query.
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+# What git refuses in a ref name (git check-ref-format), so a ref cannot smuggle a path or query.
+_BAD_REF = re.compile(r"(\.\.|[\x00-\x20~^:?*\[\\]|^/|/$|^-)")
+T = TypeVar("T")
 
 
 def _seg(value: str, what: str) -> str:
     if not isinstance(value, str) or not _NAME_RE.fullmatch(value) or value in (".", ".."):
         raise ValueError(f"invalid {what}: {value!r}")
     return quote(value, safe="")
+
+
+def _ref(value: str) -> str:
+    """A commit sha or branch name as one path segment (``ghw/issue-1`` → ``ghw%2Fissue-1``)."""
+    if not isinstance(value, str) or not value or _BAD_REF.search(value):
+        raise ValueError(f"invalid ref: {value!r}")
+    return quote(value, safe="")
+
+
+def _next_etag(first: GitHubResponse, requests: int, sent: str | None) -> str | None:
+    """The ETag worth sending next time: a 304 keeps the one sent; a one-page listing has its
+    page's; several pages have none (a 304 on page 1 would hide a change on a later page)."""
+    if first.not_modified:
+        return first.etag or sent
+    return first.etag if requests == 1 else None
 
 
 def _since(value: datetime | str | None) -> str | None:
@@ -50,6 +76,22 @@ def _since(value: datetime | str | None) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _page_items(resp: GitHubResponse, key: str | None, path: str) -> list[Any]:
+    """A page's items: its JSON array, or the array under ``key`` of its JSON object."""
+    data = resp.json
+    if key is not None:
+        if not isinstance(data, Mapping) or not isinstance(data.get(key), list):
+            raise MalformedResponseError(
+                f"expected a JSON object with a {key!r} array", method="GET", path=path
+            )
+        return list(data[key])
+    if not isinstance(data, list):
+        raise MalformedResponseError(
+            f"expected a JSON array, got {type(data).__name__}", method="GET", path=path
+        )
+    return data
 
 
 def _is_duplicate_pr(err: ValidationFailedError) -> bool:
@@ -71,10 +113,13 @@ class GitHubClient(GitHubHTTP):
         params: Mapping[str, Any] | None,
         *,
         etag: str | None = None,
+        items_key: str | None = None,
     ) -> AsyncIterator[tuple[list[Any], GitHubResponse]]:
         """Each page of a listing as (items, response), following ``Link: rel="next"``.
 
-        A ``304`` on the first request yields one empty page whose response is not modified.
+        The items are the page's JSON array, or with ``items_key`` the array under that key of
+        the page's object (``check_runs``, ``statuses``). A ``304`` on the first request yields
+        one empty page whose response is not modified.
         """
         resp = await self.request("GET", path, params=params, etag=etag)
         if resp.not_modified:
@@ -84,12 +129,7 @@ class GitHubClient(GitHubHTTP):
         ahead: asyncio.Future[GitHubResponse] | None = None
         try:
             while True:
-                if not isinstance(resp.json, list):
-                    raise MalformedResponseError(
-                        f"expected a JSON array, got {type(resp.json).__name__}",
-                        method="GET",
-                        path=path,
-                    )
+                items = _page_items(resp, items_key, path)
                 nxt = resp.links.get("next")
                 if nxt:
                     # Verbatim; a relative reference (not sent by GitHub, legal per RFC 8288) is
@@ -105,7 +145,7 @@ class GitHubClient(GitHubHTTP):
                     # The next page loads while the caller works on this one, so a sync costs
                     # the network's time or its own, not both.
                     ahead = asyncio.ensure_future(self.request("GET", nxt))
-                yield resp.json, resp
+                yield items, resp
                 if ahead is None:
                     return
                 resp = await ahead
@@ -123,12 +163,13 @@ class GitHubClient(GitHubHTTP):
         params: Mapping[str, Any] | None,
         *,
         etag: str | None = None,
+        items_key: str | None = None,
     ) -> tuple[list[Any], str | None, bool, int]:
         """All items of a listing: (items, first page's ETag, not_modified, requests made)."""
         items: list[Any] = []
         first: GitHubResponse | None = None
         requests = 0
-        pages = self._pages(path, params, etag=etag)
+        pages = self._pages(path, params, etag=etag, items_key=items_key)
         async with contextlib.aclosing(pages):
             async for page, resp in pages:
                 first = first or resp
@@ -138,6 +179,54 @@ class GitHubClient(GitHubHTTP):
         if first.not_modified:
             return [], first.etag or etag, True, 1
         return items, first.etag, False, requests
+
+    async def _collect(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None,
+        *,
+        etag: str | None,
+        items_key: str | None = None,
+    ) -> tuple[list[Any], GitHubResponse, int]:
+        """All items of a listing, the first page's response, and the requests made."""
+        items: list[Any] = []
+        first: GitHubResponse | None = None
+        requests = 0
+        pages = self._pages(path, params, etag=etag, items_key=items_key)
+        async with contextlib.aclosing(pages):
+            async for page, resp in pages:
+                first = first or resp
+                requests += 1
+                items.extend(page)
+        assert first is not None  # a listing yields at least one page (or one 304)
+        return items, first, requests
+
+    async def _listing(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        parse: Callable[[Any], T],
+        etag: str | None,
+    ) -> Listing[T]:
+        items, first, requests = await self._collect(path, params, etag=etag)
+        return Listing(
+            items=tuple(parse(i) for i in items),
+            etag=_next_etag(first, requests, etag),
+            not_modified=first.not_modified,
+            requests=requests,
+        )
+
+    async def _fetch(self, path: str, parse: Callable[[Any], T], etag: str | None) -> Fetched[T]:
+        resp = await self.request("GET", path, etag=etag)
+        if resp.not_modified:
+            return Fetched(value=None, etag=resp.etag or etag, not_modified=True)
+        return Fetched(value=parse(resp.json), etag=resp.etag, not_modified=False)
+
+    # -- the token's account -------------------------------------------------------------------
+
+    async def get_authenticated_user(self, *, etag: str | None = None) -> Fetched[User]:
+        """``GET /user``: whose token this is (its login and type), conditionally."""
+        return await self._fetch("/user", User.from_json, etag)
 
     # -- issues --------------------------------------------------------------------------------
 
@@ -232,9 +321,25 @@ class GitHubClient(GitHubHTTP):
         per_page: int | None = 100,
     ) -> list[Comment]:
         """All comments of an issue or PR, oldest first."""
+        listing = await self.fetch_issue_comments(
+            owner, repo, number, since=since, per_page=per_page
+        )
+        return list(listing.items)
+
+    async def fetch_issue_comments(
+        self,
+        owner: str,
+        repo: str,
+        number: int,
+        *,
+        etag: str | None = None,
+        since: datetime | str | None = None,
+        per_page: int | None = 100,
+    ) -> Listing[Comment]:
+        """All comments of an issue or PR, oldest first, conditionally (``etag``)."""
         path = f"{self._repo_path(owner, repo)}/issues/{int(number)}/comments"
-        items, *_ = await self._paginate(path, {"since": _since(since), "per_page": per_page})
-        return [Comment.from_json(c) for c in items]
+        params = {"since": _since(since), "per_page": per_page}
+        return await self._listing(path, params, Comment.from_json, etag)
 
     async def create_issue_comment(self, owner: str, repo: str, number: int, body: str) -> Comment:
         """Post a comment. Not retried once it may have reached GitHub: use create_comment_once."""
@@ -344,8 +449,92 @@ class GitHubClient(GitHubHTTP):
         ]
 
     async def get_pull(self, owner: str, repo: str, number: int) -> PullRequest:
-        resp = await self.request("GET", f"{self._repo_path(owner, repo)}/pulls/{int(number)}")
-        return PullRequest.from_json(resp.json)
+        fetched = await self.fetch_pull(owner, repo, number)
+        assert fetched.value is not None  # nothing was sent to be "not modified" against
+        return fetched.value
+
+    async def fetch_pull(
+        self, owner: str, repo: str, number: int, *, etag: str | None = None
+    ) -> Fetched[PullRequest]:
+        """One PR with head/base shas, ``merged``, ``mergeable`` and ``mergeable_state``."""
+        path = f"{self._repo_path(owner, repo)}/pulls/{int(number)}"
+        return await self._fetch(path, PullRequest.from_json, etag)
+
+    # -- follow-up: reviews, review comments, CI -----------------------------------------------
+
+    async def list_reviews(
+        self,
+        owner: str,
+        repo: str,
+        number: int,
+        *,
+        etag: str | None = None,
+        per_page: int | None = 100,
+    ) -> Listing[Review]:
+        """A PR's reviews in the order they were submitted."""
+        path = f"{self._repo_path(owner, repo)}/pulls/{int(number)}/reviews"
+        return await self._listing(path, {"per_page": per_page}, Review.from_json, etag)
+
+    async def list_review_comments(
+        self,
+        owner: str,
+        repo: str,
+        number: int,
+        *,
+        etag: str | None = None,
+        since: datetime | str | None = None,
+        per_page: int | None = 100,
+    ) -> Listing[ReviewComment]:
+        """A PR's comments on lines of its diff, oldest first."""
+        path = f"{self._repo_path(owner, repo)}/pulls/{int(number)}/comments"
+        params = {"since": _since(since), "per_page": per_page}
+        return await self._listing(path, params, ReviewComment.from_json, etag)
+
+    async def list_check_runs(
+        self,
+        owner: str,
+        repo: str,
+        ref: str,
+        *,
+        etag: str | None = None,
+        per_page: int | None = 100,
+    ) -> CheckRunsListing:
+        """The check runs of a commit (``ref``: a sha or a branch), every page."""
+        path = f"{self._repo_path(owner, repo)}/commits/{_ref(ref)}/check-runs"
+        items, first, requests = await self._collect(
+            path, {"per_page": per_page}, etag=etag, items_key="check_runs"
+        )
+        total = 0
+        if not first.not_modified and isinstance(first.json, Mapping):
+            count = first.json.get("total_count")
+            total = count if isinstance(count, int) else len(items)
+        return CheckRunsListing(
+            items=tuple(CheckRun.from_json(r) for r in items),
+            etag=_next_etag(first, requests, etag),
+            not_modified=first.not_modified,
+            requests=requests,
+            total_count=total,
+        )
+
+    async def get_combined_status(
+        self,
+        owner: str,
+        repo: str,
+        ref: str,
+        *,
+        etag: str | None = None,
+        per_page: int | None = 100,
+    ) -> Fetched[CombinedStatus]:
+        """The combined commit status of ``ref`` (a sha or a branch), statuses of every page."""
+        path = f"{self._repo_path(owner, repo)}/commits/{_ref(ref)}/status"
+        items, first, requests = await self._collect(
+            path, {"per_page": per_page}, etag=etag, items_key="statuses"
+        )
+        next_etag = _next_etag(first, requests, etag)
+        if first.not_modified:
+            return Fetched(value=None, etag=next_etag, not_modified=True)
+        status = CombinedStatus.from_json(first.json, items)
+        return Fetched(value=status, etag=next_etag, not_modified=False)
 
     async def get_pull_diff(self, owner: str, repo: str, number: int) -> str:
         """The PR's unified diff as text (``Accept: application/vnd.github.diff``)."""

@@ -10,20 +10,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 
 from ghw.github.errors import MalformedResponseError
 
 __all__ = [
+    "CheckRun",
+    "CheckRunsListing",
+    "CombinedStatus",
     "Comment",
+    "CommitStatus",
+    "Fetched",
     "GitHubResponse",
     "Issue",
     "IssuesListing",
+    "Listing",
     "PullRequest",
     "RateLimitWait",
     "Repository",
+    "Review",
+    "ReviewComment",
+    "User",
+    "is_bot_account",
 ]
 
 T = TypeVar("T")
@@ -54,6 +64,19 @@ def _login(raw: Mapping[str, Any], key: str = "user") -> str | None:
         login = user.get("login")
         return login if isinstance(login, str) else None
     return None
+
+
+def _user_type(raw: Mapping[str, Any], key: str = "user") -> str | None:
+    user = raw.get(key)
+    if isinstance(user, Mapping):
+        kind = user.get("type")
+        return kind if isinstance(kind, str) else None
+    return None
+
+
+def is_bot_account(login: str | None, user_type: str | None) -> bool:
+    """GitHub's two marks of a bot: ``type == "Bot"`` or a GitHub App's ``name[bot]`` login."""
+    return user_type == "Bot" or (login or "").lower().endswith("[bot]")
 
 
 def _require_object(raw: Any, what: str) -> Mapping[str, Any]:
@@ -151,6 +174,11 @@ class Comment:
     updated_at: str | None
     html_url: str | None
     raw: Mapping[str, Any] = field(repr=False, compare=False)
+    user_type: str | None = None
+
+    @property
+    def is_bot(self) -> bool:
+        return is_bot_account(self.user_login, self.user_type)
 
     @classmethod
     def from_json(cls, raw: Any) -> Comment:
@@ -164,6 +192,7 @@ class Comment:
             updated_at=_opt(raw, "updated_at", str),
             html_url=_opt(raw, "html_url", str),
             raw=raw,
+            user_type=_user_type(raw),
         )
 
 
@@ -186,6 +215,13 @@ class PullRequest:
     node_id: str | None
     raw: Mapping[str, Any] = field(repr=False, compare=False)
     existing: bool = False
+    # Only the single-PR shape (GET /pulls/{n}) has these; None in list results, and
+    # ``mergeable`` is None while GitHub is still computing it.
+    mergeable: bool | None = None
+    mergeable_state: str | None = None
+    base_sha: str | None = None
+    updated_at: str | None = None
+    user_login: str | None = None
 
     @classmethod
     def from_json(cls, raw: Any) -> PullRequest:
@@ -214,6 +250,11 @@ class PullRequest:
             html_url=_opt(raw, "html_url", str),
             node_id=_opt(raw, "node_id", str),
             raw=raw,
+            mergeable=_opt(raw, "mergeable", bool),
+            mergeable_state=_opt(raw, "mergeable_state", str),
+            base_sha=_opt(base, "sha", str),
+            updated_at=_opt(raw, "updated_at", str),
+            user_login=_login(raw),
         )
 
 
@@ -260,3 +301,234 @@ class IssuesListing:
     etag: str | None
     not_modified: bool
     requests: int
+
+
+@dataclass(frozen=True)
+class Listing(Generic[T]):
+    """Every item of a paginated listing, and how to ask again cheaply.
+
+    ``etag`` is what the next conditional request sends: the page's ETag when the listing was
+    one page, else None, because a 304 on page 1 says nothing about the pages after it (reviews
+    and comments grow at the end). ``not_modified`` means the 304 came and ``items`` is empty.
+    """
+
+    items: tuple[T, ...]
+    etag: str | None
+    not_modified: bool
+    requests: int
+
+
+@dataclass(frozen=True)
+class CheckRunsListing(Listing["CheckRun"]):
+    """Check runs of a commit; ``total_count`` is GitHub's count (0 when not modified)."""
+
+    total_count: int = 0
+
+
+@dataclass(frozen=True)
+class Fetched(Generic[T]):
+    """One conditional read: ``value`` is None exactly when ``not_modified`` (a 304)."""
+
+    value: T | None
+    etag: str | None
+    not_modified: bool
+
+
+@dataclass(frozen=True)
+class User:
+    """An account; from ``GET /user`` it is the token's own."""
+
+    login: str
+    id: int | None
+    type: str | None
+    raw: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def is_bot(self) -> bool:
+        return is_bot_account(self.login, self.type)
+
+    @classmethod
+    def from_json(cls, raw: Any) -> User:
+        raw = _require_object(raw, "user")
+        return cls(
+            login=_need(raw, "login", str, "user"),
+            id=_opt(raw, "id", int),
+            type=_opt(raw, "type", str),
+            raw=raw,
+        )
+
+
+@dataclass(frozen=True)
+class Review:
+    """A pull-request review; ``state`` is ``APPROVED``, ``CHANGES_REQUESTED``, ``COMMENTED``,
+    ``DISMISSED`` or ``PENDING``."""
+
+    id: int
+    state: str
+    body: str
+    user_login: str | None
+    user_type: str | None
+    author_association: str | None
+    commit_id: str | None
+    submitted_at: str | None
+    html_url: str | None
+    raw: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def is_bot(self) -> bool:
+        return is_bot_account(self.user_login, self.user_type)
+
+    @classmethod
+    def from_json(cls, raw: Any) -> Review:
+        raw = _require_object(raw, "review")
+        return cls(
+            id=_need(raw, "id", int, "review"),
+            state=_need(raw, "state", str, "review"),
+            body=_opt(raw, "body", str) or "",
+            user_login=_login(raw),
+            user_type=_user_type(raw),
+            author_association=_opt(raw, "author_association", str),
+            commit_id=_opt(raw, "commit_id", str),
+            submitted_at=_opt(raw, "submitted_at", str),
+            html_url=_opt(raw, "html_url", str),
+            raw=raw,
+        )
+
+
+@dataclass(frozen=True)
+class ReviewComment:
+    """A comment on a line of a PR's diff; ``line`` is None once the line is outdated."""
+
+    id: int
+    review_id: int | None
+    path: str
+    line: int | None
+    body: str
+    user_login: str | None
+    user_type: str | None
+    author_association: str | None
+    commit_id: str | None
+    diff_hunk: str | None
+    created_at: str | None
+    updated_at: str | None
+    html_url: str | None
+    raw: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def is_bot(self) -> bool:
+        return is_bot_account(self.user_login, self.user_type)
+
+    @classmethod
+    def from_json(cls, raw: Any) -> ReviewComment:
+        raw = _require_object(raw, "review comment")
+        return cls(
+            id=_need(raw, "id", int, "review comment"),
+            review_id=_opt(raw, "pull_request_review_id", int),
+            path=_need(raw, "path", str, "review comment"),
+            line=_opt(raw, "line", int),
+            body=_opt(raw, "body", str) or "",
+            user_login=_login(raw),
+            user_type=_user_type(raw),
+            author_association=_opt(raw, "author_association", str),
+            commit_id=_opt(raw, "commit_id", str),
+            diff_hunk=_opt(raw, "diff_hunk", str),
+            created_at=_opt(raw, "created_at", str),
+            updated_at=_opt(raw, "updated_at", str),
+            html_url=_opt(raw, "html_url", str),
+            raw=raw,
+        )
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """A check run; ``conclusion`` is None until ``status`` is ``completed``."""
+
+    id: int
+    name: str
+    head_sha: str
+    status: str
+    conclusion: str | None
+    title: str | None
+    summary: str | None
+    text: str | None
+    html_url: str | None
+    details_url: str | None
+    started_at: str | None
+    completed_at: str | None
+    app_slug: str | None
+    raw: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, raw: Any) -> CheckRun:
+        raw = _require_object(raw, "check run")
+        output = raw.get("output") if isinstance(raw.get("output"), Mapping) else {}
+        app = raw.get("app") if isinstance(raw.get("app"), Mapping) else {}
+        return cls(
+            id=_need(raw, "id", int, "check run"),
+            name=_need(raw, "name", str, "check run"),
+            head_sha=_need(raw, "head_sha", str, "check run"),
+            status=_need(raw, "status", str, "check run"),
+            conclusion=_opt(raw, "conclusion", str),
+            title=_opt(output, "title", str),
+            summary=_opt(output, "summary", str),
+            text=_opt(output, "text", str),
+            html_url=_opt(raw, "html_url", str),
+            details_url=_opt(raw, "details_url", str),
+            started_at=_opt(raw, "started_at", str),
+            completed_at=_opt(raw, "completed_at", str),
+            app_slug=_opt(app, "slug", str),
+            raw=raw,
+        )
+
+
+@dataclass(frozen=True)
+class CommitStatus:
+    """One context's latest status: ``error``, ``failure``, ``pending`` or ``success``."""
+
+    id: int
+    state: str
+    context: str
+    description: str | None
+    target_url: str | None
+    created_at: str | None
+    updated_at: str | None
+    raw: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, raw: Any) -> CommitStatus:
+        raw = _require_object(raw, "commit status")
+        return cls(
+            id=_need(raw, "id", int, "commit status"),
+            state=_need(raw, "state", str, "commit status"),
+            context=_need(raw, "context", str, "commit status"),
+            description=_opt(raw, "description", str),
+            target_url=_opt(raw, "target_url", str),
+            created_at=_opt(raw, "created_at", str),
+            updated_at=_opt(raw, "updated_at", str),
+            raw=raw,
+        )
+
+
+@dataclass(frozen=True)
+class CombinedStatus:
+    """A commit's combined status: ``state`` is ``failure``, ``pending`` or ``success`` over the
+    latest status of each context (``statuses``, every page of them)."""
+
+    state: str
+    sha: str
+    total_count: int
+    statuses: tuple[CommitStatus, ...]
+    raw: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, raw: Any, statuses: list[Any] | None = None) -> CombinedStatus:
+        """``statuses`` overrides the first page's list (the client gathers all pages)."""
+        raw = _require_object(raw, "combined status")
+        items = statuses if statuses is not None else raw.get("statuses") or []
+        return cls(
+            state=_need(raw, "state", str, "combined status"),
+            sha=_need(raw, "sha", str, "combined status"),
+            total_count=_need(raw, "total_count", int, "combined status"),
+            statuses=tuple(CommitStatus.from_json(s) for s in items),
+            raw=raw,
+        )
