@@ -139,6 +139,9 @@ def serve_git(
         if lowered in {"authorization", "content-type", "content-length"}:
             continue
         env["HTTP_" + name.upper().replace("-", "_")] = value
+    # A push moves branches; PRs whose head moved are "synchronized" (updated_at) afterwards.
+    pushing = method == "POST" and match["rest"].endswith("git-receive-pack")
+    before = store.git(repo).branches() if pushing else None
     git = shutil.which("git") or "git"
     proc = subprocess.Popen(
         [git, "http-backend"],
@@ -182,4 +185,8 @@ def serve_git(
         feeder.join(timeout=30)
         proc.wait()
         drainer.join(timeout=5)
+        if before is not None:
+            after = store.git(repo).branches()
+            moved = {b for b in before.keys() | after.keys() if before.get(b) != after.get(b)}
+            store.touch_pulls_with_heads(repo, moved)
     return GitHttpResult(status, b"".join(errors).decode(errors="replace")[:2000])

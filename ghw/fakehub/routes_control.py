@@ -223,6 +223,7 @@ def push_files(ctx: HubContext, req: Request) -> Response:
             raise validation_failed(
                 {"resource": "Commit", "code": "invalid", "message": str(exc)}
             ) from exc
+        ctx.store.touch_pulls_with_heads(repo, [branch])
     return json_response({"branch": branch, "sha": sha}, 201)
 
 

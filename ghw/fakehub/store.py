@@ -614,6 +614,26 @@ class Store:
             self.save_repo(repo)
             return issue
 
+    def touch_pulls_with_heads(self, repo: Repo, heads: Iterable[str]) -> list[int]:
+        """New commits on these branches: GitHub moves the ``updated_at`` of the open PRs whose
+        head they are (not of those whose base moved). Returns the PR numbers touched."""
+        wanted = set(heads)
+        with self.lock:
+            touched = [
+                issue
+                for issue in repo.issues.values()
+                if issue.pull is not None
+                and issue.state == "open"
+                and issue.pull.head_ref in wanted
+            ]
+            if not touched:
+                return []
+            now = self.clock.now_int()
+            for issue in touched:
+                self._touch(issue, max(now, issue.updated_at))
+            self.save_repo(repo)
+            return [issue.number for issue in touched]
+
     def close_pull(self, repo: Repo, issue: Issue, *, actor: str, head_sha: str | None) -> Issue:
         if issue.pull is None:
             raise ApiError(404, "Not Found")

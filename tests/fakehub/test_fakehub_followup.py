@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fakehub_helpers import TOKEN
+from fakehub_helpers import TOKEN, git, git_auth_args
 
 from ghw.fakehub import Clock, FakeHub, FakeHubControlError
 
@@ -513,3 +513,39 @@ def test_reviews_checks_and_statuses_survive_a_restart(tmp_path: Path, clock: Cl
         assert again["id"] == before["runs"]["check_runs"][0]["id"]
         review = hub.control.add_review(REPO, number, "APPROVED", "ok", author="alice")
         assert review["id"] > before["reviews"][0]["id"]
+
+
+# -- pushes to a PR's head ------------------------------------------------------------------------
+
+
+def test_a_push_to_the_head_bumps_the_pull_and_one_to_base_does_not(
+    hub: FakeHub, api: httpx.Client, clock: Clock, tmp_path: Path
+) -> None:
+    number = open_pull(hub, api)["number"]
+    created = pull_updated(api, number)
+    later(clock)
+    hub.control.push_files(REPO, "main", {"NOTES.md": "n\n"})  # the base moves: no bump
+    assert pull_updated(api, number) == created
+    now = later(clock)
+    # a revision pushed over smart HTTP with a real git client, as ghw pushes
+    work = tmp_path / "revise"
+    git(
+        *git_auth_args(),
+        "clone",
+        "--quiet",
+        "--branch",
+        "ghw/issue-1",
+        hub.clone_url(REPO),
+        str(work),
+    )
+    (work / "tests" / "test_more.py").write_text("def test_more():\n    assert True\n")
+    git("add", "-A", cwd=work)
+    git("commit", "--quiet", "-m", "Add a test", cwd=work)
+    git(*git_auth_args(), "push", "--quiet", "origin", "ghw/issue-1", cwd=work)
+    pull = api.get(f"/repos/{REPO}/pulls/{number}").json()
+    assert pull["head"]["sha"] == git("rev-parse", "HEAD", cwd=work).stdout.strip()
+    assert pull["updated_at"] == now and listed_since(api, now) == [number]
+    # and through the control API's commits too
+    again = later(clock)
+    hub.control.push_files(REPO, "ghw/issue-1", {"more.txt": "m\n"})
+    assert pull_updated(api, number) == again
