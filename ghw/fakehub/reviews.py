@@ -37,7 +37,7 @@ EVENT_STATES = {
     "REQUEST_CHANGES": "CHANGES_REQUESTED",
     "COMMENT": "COMMENTED",
 }
-DOCS_CREATE = "https://docs.github.com/rest/pulls/reviews#create-a-review-for-a-pull-request"
+_DOCS_CREATE = "https://docs.github.com/rest/pulls/reviews#create-a-review-for-a-pull-request"
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 
@@ -180,7 +180,7 @@ def api_review_spec(
     if event is not None and event not in EVENT_STATES:
         raise validation_failed(
             {"resource": "PullRequestReview", "code": "invalid", "field": "event"},
-            documentation_url=DOCS_CREATE,
+            documentation_url=_DOCS_CREATE,
         )
     state = EVENT_STATES[event] if event else "PENDING"
     body = data.get("body") or ""
@@ -194,6 +194,11 @@ def api_review_spec(
     if own and state in ("APPROVED", "CHANGES_REQUESTED"):
         what = "approve" if state == "APPROVED" else "request changes on"
         raise _unprocessable(f"Review Can not {what} your own pull request")
+    assert issue.pull is not None
+    if state == "PENDING" and any(
+        r.state == "PENDING" and r.author.lower() == login.lower() for r in issue.pull.reviews
+    ):
+        raise _unprocessable("User can only have one pending review per pull request")
     if state == "CHANGES_REQUESTED" and not body:
         raise _unprocessable("Review body can't be blank when requesting changes")
     if state == "COMMENTED" and not body and not comments:
@@ -216,4 +221,4 @@ def api_review_spec(
 
 def _unprocessable(message: str) -> ApiError:
     """GitHub's 422 for reviews: ``validation-error-simple`` (errors are plain strings)."""
-    return ApiError(422, "Unprocessable Entity", errors=[message], documentation_url=DOCS_CREATE)
+    return ApiError(422, "Unprocessable Entity", errors=[message], documentation_url=_DOCS_CREATE)

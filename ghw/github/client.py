@@ -45,7 +45,7 @@ DIFF_ACCEPT = "application/vnd.github.diff"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 # What git refuses in a ref name (git check-ref-format), so a ref cannot smuggle a path or query.
 _BAD_REF = re.compile(r"(\.\.|[\x00-\x20~^:?*\[\\]|^/|/$|^-)")
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 def _seg(value: str, what: str) -> str:
@@ -205,9 +205,9 @@ class GitHubClient(GitHubHTTP):
         self,
         path: str,
         params: Mapping[str, Any],
-        parse: Callable[[Any], T],
+        parse: Callable[[Any], _T],
         etag: str | None,
-    ) -> Listing[T]:
+    ) -> Listing[_T]:
         items, first, requests = await self._collect(path, params, etag=etag)
         return Listing(
             items=tuple(parse(i) for i in items),
@@ -216,7 +216,7 @@ class GitHubClient(GitHubHTTP):
             requests=requests,
         )
 
-    async def _fetch(self, path: str, parse: Callable[[Any], T], etag: str | None) -> Fetched[T]:
+    async def _fetch(self, path: str, parse: Callable[[Any], _T], etag: str | None) -> Fetched[_T]:
         resp = await self.request("GET", path, etag=etag)
         if resp.not_modified:
             return Fetched(value=None, etag=resp.etag or etag, not_modified=True)

@@ -262,6 +262,11 @@ def test_api_review_is_the_token_users_and_own_pull_refusals(
     assert [r["state"] for r in api.get(path).json()] == ["COMMENTED", "APPROVED"]
     [line] = api.get(f"/repos/{REPO}/pulls/{number}/comments").json()
     assert line["pull_request_review_id"] == approved.json()["id"]
+    pending = api.post(path, json={"body": "draft thoughts"})  # no event: a pending review
+    assert pending.status_code == 200 and pending.json()["state"] == "PENDING"
+    assert "submitted_at" not in pending.json()
+    second = api.post(path, json={"body": "more"})
+    assert second.json()["errors"] == ["User can only have one pending review per pull request"]
     assert api.post(path, json={"event": "SHIP_IT"}).status_code == 422
     assert api.post(path, json={"event": "REQUEST_CHANGES"}).status_code == 422  # no body
     bad_line = api.post(
