@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import secrets
 import signal
 import subprocess
@@ -19,29 +18,45 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, Protocol, TextIO
 
 import structlog
 
+from ghw import options
 from ghw.config import Config, config_file_path, load_config
-from ghw.durations import MAX_INTERVAL, format_duration, parse_duration
-from ghw.errors import ConfigError, GhwError, InvalidDurationError, UsageError
+from ghw.durations import format_duration
+from ghw.errors import ConfigError, GhwError
 from ghw.logs import get_logger
 from ghw.phases import registry
 from ghw.phases.context import Filters, PhaseContext, StreamReporter
 from ghw.phases.outcome import PhaseOutcome, PhaseRunner
 from ghw.phases.preflight import check_runtime_files
 from ghw.redact import Redactor, secret_values
-from ghw.refs import MAX_ISSUE_NUMBER, parse_issue_numbers, validate_repo_or_pattern
-from ghw.runtime import github_token, require_github_token
+from ghw.runtime import connect_github, github_token, open_runtime, require_github_token
 from ghw.streams import silence_stream
 
-__all__ = ["BANNERS", "PHASES", "CycleResult", "LoopStats", "PhaseOutcome", "WorkOrchestrator"]
+__all__ = [
+    "BANNERS",
+    "PHASES",
+    "CycleResult",
+    "LoopStats",
+    "PhaseOutcome",
+    "Progress",
+    "WorkOrchestrator",
+]
 
 # the phases and their banners, as ghw/phases/registry.py declares them
 PHASES: tuple[str, ...] = registry.NAMES
 BANNERS: dict[str, str] = {p.name: p.banner for p in registry.PHASES}
 COMPLETED = "=== Work cycle completed ==="
+
+
+class Progress(Protocol):
+    """Terminal progress the console lines go through (``ghw.cli.progress``)."""
+
+    def line(self, text: str) -> None: ...
+
+    def done(self) -> None: ...
 
 
 @dataclass
@@ -138,39 +153,26 @@ class WorkOrchestrator:
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], Awaitable[Any]] | None = None,
         runners: Mapping[str, PhaseRunner] | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.config_path = Path(config_path) if config_path is not None else None
         self.environ: Mapping[str, str] = dict(os.environ) if environ is None else environ
-        # one name is a name, not its characters: repos="octocat/hello" means that repository
-        self.repos = tuple(
-            dict.fromkeys(validate_repo_or_pattern(r) for r in _listed(repos, "repos"))
-        )
-        self.since = _since(since)
-        self.numbers = tuple(_numbers(_listed(issue_numbers, "issue_numbers")))
-        self.labels = tuple(_listed(labels, "labels"))
-        self.phases = tuple(_listed(phases, "phases", split=",")) or PHASES
-        unknown = [p for p in self.phases if p not in PHASES]
-        if unknown:
-            raise UsageError(
-                f"unknown phase(s) {', '.join(unknown)}: choose from {', '.join(PHASES)}"
-            )
-        self.phases = tuple(p for p in PHASES if p in self.phases)  # always in workflow order
+        self.repos = options.repos(repos)
+        self.since = options.since(since)
+        self.numbers = options.issue_numbers(issue_numbers)
+        self.labels = tuple(options.listed(labels, "labels"))
+        self.phases = options.phases(phases, PHASES)
         self.dry_run = dry_run
         self.agent = agent
-        self.parallelism = parallelism
-        if parallelism is not None and (
-            isinstance(parallelism, bool) or not isinstance(parallelism, int) or parallelism < 1
-        ):
-            raise UsageError(
-                f"parallelism (--parallelism) must be an integer ≥ 1, got {parallelism!r}"
-            )
+        self.parallelism = options.parallelism(parallelism)
         self.stdout = stdout or sys.stdout
         self.clock = clock or _now
         self.sleep = sleep or asyncio.sleep
         self.stop = asyncio.Event()  # set on Ctrl+C / SIGTERM: take no new work
         self.hurry = asyncio.Event()  # set on a second Ctrl+C: no grace period
         self.cycle_number = 0
-        self._progress_obj: _TtyProgress | Literal[False] | None = None
+        # where console lines go when a terminal shows progress (the CLI builds it); else plain
+        self._progress = progress
         self._stdout_closed = False
         self._token_names: tuple[str, ...] = ()  # github.token_env, known once a config loads
         self._redactor_obj: Redactor | None = None
@@ -235,16 +237,6 @@ class WorkOrchestrator:
             self._redactor_obj = Redactor(secret_values(self.environ, names))
             self._redactor_names = names
         return self._redactor_obj
-
-    @property
-    def _progress(self) -> _TtyProgress | None:
-        """On a terminal, lines go through rich with a spinner naming the running steps;
-        piped, they are plain lines."""
-        if self._progress_obj is None:
-            isatty = getattr(self.stdout, "isatty", None)
-            tty = bool(isatty and isatty()) and self.environ.get("TERM") != "dumb"
-            self._progress_obj = _TtyProgress(self.stdout, self.environ) if tty else False
-        return self._progress_obj or None
 
     # --- one cycle --------------------------------------------------------------------------
 
@@ -320,101 +312,76 @@ class WorkOrchestrator:
         return result
 
     async def _run_phases(self, config: Config, result: CycleResult, *, cycle: bool) -> None:
-        from ghw.ledger.store import Ledger
         from ghw.machine import events as ev
-        from ghw.runtime import open_github
 
-        reporter = StreamReporter(self.echo)
-        fresh_dry_run = self.dry_run and not config.ledger_path.exists()
-        ledger = await Ledger.open(
-            # a dry run writes nothing: with no ledger yet it reads an empty one in memory
-            ":memory:" if fresh_dry_run else config.ledger_path,
-            readonly=self.dry_run and not fresh_dry_run,
-            worker=f"cycle:{result.cycle_id}" if cycle else "ghw",
-            max_page_count=config.get("ledger_max_pages"),
-        )
+        record = cycle and not self.dry_run
+        stream = f"cycle:{result.cycle_id}"
         try:
-            record = cycle and not self.dry_run
-            stream = f"cycle:{result.cycle_id}"
-            if record:
-                await ledger.append(
-                    stream,
-                    0,
-                    [
-                        ev.CycleStarted(
-                            number=result.number,
-                            phases=list(self.phases),
-                            filters=_filters_dict(self.filters),
-                            config=_effective(config),
-                            holder=_this_process(),
-                        )
-                    ],
-                    cycle_id=result.cycle_id,
-                )
-            ctx = PhaseContext(
-                config=config,
-                ledger=ledger,
-                issues_path=config.issues_path,
-                reporter=reporter,
-                environ=self.environ,
-                cycle_id=result.cycle_id or None,
+            async with open_runtime(
+                config,
+                self.environ,
+                StreamReporter(self.echo),
                 dry_run=self.dry_run,
+                need_github=False,
+                cycle_id=result.cycle_id or None,
+                worker=f"cycle:{result.cycle_id}" if cycle else "ghw",
+                clock=self.clock,
                 stop=self.stop,
                 hurry=self.hurry,
-            )
-            loop_view = await ledger.view("loop")
-            if loop_view is not None and loop_view.held:
-                self.echo(
-                    "The loop is held (`ghw hold --all`): no new step starts until `ghw release --all`."
-                )
-                self.log.warning("loop held: no new step starts")
-            token = github_token(config, self.environ)
-            ctx.token = token
-            ctx.secrets = (token,) if token else ()
-            try:
-                async with _maybe_github(config, self.environ, ledger, open_github) as gh:
-                    ctx.github = gh
-                    if not self.dry_run:
-                        gh.on_rate_limit_wait = _rate_limit_recorder(ctx)
-                    for name in self.phases:
-                        if self.stop.is_set():
-                            result.interrupted = True
-                            break
-                        outcome = await self._run_phase(name, ctx)
-                        result.phases.append(outcome)
-                        result.cost_usd += outcome.cost_usd
-                        if not outcome.ok:
-                            result.ok = False
-                            result.fatal = result.fatal or outcome.fatal
-                            result.errors.extend(outcome.failures or [f"{name}: {outcome.error}"])
-            except GhwError as exc:
-                # no GitHub client (no token, bad URL): every phase that needs it fails
-                result.ok = False
-                result.fatal = True
-                result.errors.append(exc.message)
-                self.log.error("cycle could not start its phases", error=exc.message)
-                self.echo(f"error: {exc.message}")
-            if self.stop.is_set():
-                result.interrupted = True
-            if record:
-                await ledger.append(
-                    stream,
-                    1,
-                    [
-                        ev.CycleCompleted(
-                            ok=result.ok and not result.interrupted,
-                            counts=result.counts,
-                            errors=[self._redactor.text(e) for e in result.errors[:50]],
-                            cost_usd=round(result.cost_usd, 6),
-                            interrupted=result.interrupted,
-                        )
-                    ],
-                    cycle_id=result.cycle_id,
-                )
+            ) as ctx:
+                if record:
+                    started = ev.CycleStarted(
+                        number=result.number,
+                        phases=list(self.phases),
+                        filters=_filters_dict(self.filters),
+                        config=_effective(config),
+                        holder=_this_process(),
+                    )
+                    await ctx.ledger.append(stream, 0, [started], cycle_id=result.cycle_id)
+                loop_view = await ctx.ledger.view("loop")
+                if loop_view is not None and loop_view.held:
+                    self.echo(
+                        "The loop is held (`ghw hold --all`): no new step starts until "
+                        "`ghw release --all`."
+                    )
+                    self.log.warning("loop held: no new step starts")
+                await self._run_phases_with_github(ctx, result)
+                if self.stop.is_set():
+                    result.interrupted = True
+                if record:
+                    completed = ev.CycleCompleted(
+                        ok=result.ok and not result.interrupted,
+                        counts=result.counts,
+                        errors=[self._redactor.text(e) for e in result.errors[:50]],
+                        cost_usd=round(result.cost_usd, 6),
+                        interrupted=result.interrupted,
+                    )
+                    await ctx.ledger.append(stream, 1, [completed], cycle_id=result.cycle_id)
         finally:
             if self._progress is not None:
                 self._progress.done()
-            await ledger.close()
+
+    async def _run_phases_with_github(self, ctx: PhaseContext, result: CycleResult) -> None:
+        try:
+            async with connect_github(ctx):
+                for name in self.phases:
+                    if self.stop.is_set():
+                        result.interrupted = True
+                        break
+                    outcome = await self._run_phase(name, ctx)
+                    result.phases.append(outcome)
+                    result.cost_usd += outcome.cost_usd
+                    if not outcome.ok:
+                        result.ok = False
+                        result.fatal = result.fatal or outcome.fatal
+                        result.errors.extend(outcome.failures or [f"{name}: {outcome.error}"])
+        except GhwError as exc:
+            # no GitHub client (no token, bad URL): every phase that needs it fails
+            result.ok = False
+            result.fatal = True
+            result.errors.append(exc.message)
+            self.log.error("cycle could not start its phases", error=exc.message)
+            self.echo(f"error: {exc.message}")
 
     async def _run_phase(self, name: str, ctx: PhaseContext) -> PhaseOutcome:
         self.echo(BANNERS[name])
@@ -512,39 +479,16 @@ class WorkOrchestrator:
         ``loop.failure_backoff_max``). A configuration error before the first cycle raises
         :class:`ConfigError`; a later one fails only that cycle.
         """
-        if (frequency is None) == (cron is None):
-            raise UsageError("give exactly one of a frequency (e.g. 30m) or a cron expression")
-        if max_cycles is not None and (
-            isinstance(max_cycles, bool) or not isinstance(max_cycles, int) or max_cycles < 1
-        ):
-            raise UsageError(
-                f"max_cycles (--max-cycles) must be an integer ≥ 1, got {max_cycles!r}"
-            )
-        cron_schedule: Any = None
-        interval: float | None = None
-        if frequency is not None:
-            delta = frequency if isinstance(frequency, timedelta) else parse_duration(frequency)
-            if delta > MAX_INTERVAL:
-                raise InvalidDurationError(
-                    f"frequency {frequency!r} is too long: the longest wait between cycles is "
-                    f"{format_duration(MAX_INTERVAL)} (ten years); use e.g. 30m, 1h, 1d or 7d"
-                )
-            interval = delta.total_seconds()
-            if interval <= 0:
-                raise UsageError(
-                    f"the loop interval must be greater than 0, got {frequency!r} "
-                    "(e.g. --every 30m, 1h, 1h30m)"
-                )
-            text = frequency if isinstance(frequency, str) else format_duration(delta)
-            self.log.info("loop starting", frequency=text, interval_seconds=interval)
+        plan = options.schedule(frequency, cron, names=("frequency", "cron"))
+        options.max_cycles(max_cycles)
+        interval, cron_schedule = plan.interval, plan.cron
+        if cron_schedule is None:
+            self.log.info("loop starting", frequency=plan.text, interval_seconds=interval)
             self.echo(
-                f"Frequency: every {text} (interval {interval:g} s, counted from the end of "
+                f"Frequency: every {plan.text} (interval {interval:g} s, counted from the end of "
                 "each cycle); Ctrl+C stops."
             )
         else:
-            from ghw.schedule import CronSchedule
-
-            cron_schedule = CronSchedule(cron)  # type: ignore[arg-type]
             first = cron_schedule.next_after(self.clock())
             self.log.info("loop starting", frequency=cron, cron=cron, next=first.isoformat())
             self.echo(f"Frequency: cron {cron!r} (next run at {first.isoformat()}); Ctrl+C stops.")
@@ -677,163 +621,8 @@ class WorkOrchestrator:
             loop.add_signal_handler(sig, handle, sig)
 
 
-_STARTED = re.compile(r"^\s+(\S+#\d+): (\w+) started")
-_ENDED = re.compile(r"^\s+(\S+#\d+): (\w+) (completed|failed|held|interrupted|skipped)")
-
-
-class _TtyProgress:
-    """Progress on a terminal: each line printed above a rich spinner that names the steps
-    running now. Kept deliberately simple: it follows the reporter's own lines."""
-
-    def __init__(self, stream: TextIO, environ: Mapping[str, str]) -> None:
-        from rich.console import Console
-
-        self.console = Console(
-            file=stream,
-            force_terminal=True,
-            no_color=bool(environ.get("NO_COLOR")),
-            highlight=False,
-            soft_wrap=True,
-        )
-        self.running: dict[str, str] = {}
-        self.status: Any = None
-
-    def line(self, text: str) -> None:
-        if match := _STARTED.match(text):
-            self.running[match.group(1)] = match.group(2)
-        elif match := _ENDED.match(text):
-            self.running.pop(match.group(1), None)
-        self.console.print(text, markup=False, highlight=False)
-        self._update()
-
-    def _update(self) -> None:
-        if self.running:
-            shown = ", ".join(f"{issue} ({phase})" for issue, phase in self.running.items())
-            message = f"running {len(self.running)}: {shown}"
-            if self.status is None:
-                self.status = self.console.status(message, spinner="dots")
-                self.status.start()
-            else:
-                self.status.update(message)
-        else:
-            self.done()
-
-    def done(self) -> None:
-        self.running.clear()
-        if self.status is not None:
-            self.status.stop()
-            self.status = None
-
-
 def _phase_runner(name: str) -> PhaseRunner:
     return registry.BY_NAME[name].run
-
-
-class _maybe_github:
-    """Open the GitHub client lazily-safe: a token error surfaces as a GhwError at entry."""
-
-    def __init__(
-        self, config: Config, environ: Mapping[str, str], ledger: Any, opener: Any
-    ) -> None:
-        self._cm = None
-        self._config, self._environ, self._ledger, self._opener = config, environ, ledger, opener
-
-    async def __aenter__(self) -> Any:
-        from ghw.runtime import _not_before
-
-        not_before = _not_before([r.rate_wait_until for r in await self._ledger.repos()])
-        self._cm = self._opener(self._config, self._environ, not_before=not_before)
-        return await self._cm.__aenter__()
-
-    async def __aexit__(self, *exc: Any) -> Any:
-        assert self._cm is not None
-        return await self._cm.__aexit__(*exc)
-
-
-def _rate_limit_recorder(ctx: PhaseContext) -> Callable[[Any], Awaitable[None]]:
-    """Record every rate-limit wait (of any phase) on the repository it was met for, so a
-    restarted ghw honours it (sync installs its own, equivalent hook while it runs)."""
-    import re
-
-    from ghw.ledger.store import format_ts
-    from ghw.machine import events as ev
-
-    async def record(wait: Any) -> None:
-        match = re.match(r"^(?:.*?)/repos/([^/]+)/([^/?#]+)", wait.path or "")
-        if match is None:
-            return
-        repo = f"{match.group(1)}/{match.group(2)}"
-        until = format_ts(datetime.fromtimestamp(wait.until, UTC))
-        await ctx.ledger.append(
-            repo,
-            None,
-            [ev.RateLimitWait(until=until, reason=wait.reason, path=wait.path)],
-            cycle_id=ctx.cycle_id,
-        )
-        ctx.reporter.line(f"  {repo}: rate limited ({wait.reason}); waiting until {until}")
-
-    return record
-
-
-def _since(value: str | datetime | None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        dt = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    text = value.strip()
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(
-            f"invalid since (--since) {value!r}: use ISO-8601, e.g. 2024-01-01T00:00:00Z or "
-            "2024-01-01"
-        ) from None
-    return _since(dt)
-
-
-def _listed(value: Any, name: str, *, split: str | None = None) -> list[Any]:
-    """A sequence argument of the Python API; a lone string (or number) is one item, not a
-    sequence of characters (``repos="octocat/hello"``, ``phases="sync,plan"``)."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [p.strip() for p in value.split(split) if p.strip()] if split else [value]
-    if isinstance(value, int):
-        return [value]
-    try:
-        return list(value)
-    except TypeError:
-        raise UsageError(f"{name} must be a list, got {value!r}") from None
-
-
-def _numbers(values: Sequence[int | str | tuple[int, int]]) -> list[int | tuple[int, int]]:
-    out: list[int | tuple[int, int]] = []
-    texts: list[str] = []
-
-    def number(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise UsageError(f"invalid issue number {value!r} in issue_numbers (--issue)")
-        if not 1 <= value <= MAX_ISSUE_NUMBER:
-            raise UsageError(
-                f"issue number {value} in issue_numbers (--issue) is out of range: issue "
-                f"numbers are 1 to {MAX_ISSUE_NUMBER}"
-            )
-        return value
-
-    for value in values:
-        if isinstance(value, tuple) and len(value) == 2:
-            low, high = number(value[0]), number(value[1])
-            if low > high:
-                raise UsageError(f"issue range {low}-{high} in issue_numbers (--issue) is empty")
-            out.append((low, high))
-        elif isinstance(value, int):
-            out.append(number(value))
-        elif isinstance(value, str):
-            texts.append(value)
-        else:
-            raise UsageError(f"invalid issue number {value!r} in issue_numbers (--issue)")
-    return out + parse_issue_numbers(texts)
 
 
 def _this_process() -> dict[str, Any]:

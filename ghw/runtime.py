@@ -1,8 +1,17 @@
-"""Opening what a run needs — ledger, GitHub client — from the configuration, and closing it."""
+"""The one runtime assembly: ledger, GitHub client and phase context built from the
+configuration — the same way for `ghw` commands, the orchestrator, scripts and tests — and
+closed again.
+
+Everything a run depends on is made here and passed in: the clock (to the ledger and the
+phases), the token (resolved once, kept apart from the values to redact), the stop signals, and
+for tests the GitHub client's clock, sleep and transport.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+import asyncio
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,10 +19,18 @@ from typing import Any
 
 from ghw.config import Config
 from ghw.errors import ConfigError
-from ghw.ledger.store import Ledger
+from ghw.ledger.store import Ledger, format_ts
+from ghw.machine import events as ev
 from ghw.phases.context import PhaseContext, Reporter
 
-__all__ = ["github_token", "open_github", "open_runtime", "require_github_token"]
+__all__ = [
+    "connect_github",
+    "github_token",
+    "ledger_target",
+    "open_github",
+    "open_runtime",
+    "require_github_token",
+]
 
 
 def github_token(config: Config, environ: Mapping[str, str]) -> str | None:
@@ -36,6 +53,18 @@ def require_github_token(config: Config, environ: Mapping[str, str]) -> str:
     )
 
 
+def ledger_target(config: Config, *, dry_run: bool) -> tuple[str | Path, bool]:
+    """The one dry-run rule for the ledger: (what to open, read-only?). A dry run writes
+    nothing: it reads the ledger read-only, or, when there is none yet, an empty one in memory
+    (so it creates no file either)."""
+    path = config.ledger_path
+    if not dry_run:
+        return path, False
+    if not path.exists():
+        return ":memory:", False
+    return path, True
+
+
 def _not_before(rate_waits: list[str | None]) -> float | None:
     """The latest recorded rate-limit wait, so a restarted ghw honours it."""
     latest = max((w for w in rate_waits if w), default=None)
@@ -49,6 +78,7 @@ async def open_github(
     config: Config,
     environ: Mapping[str, str],
     *,
+    token: str | None = None,
     not_before: float | None = None,
     clock: Callable[[], float] | None = None,
     sleep: Any = None,
@@ -56,7 +86,7 @@ async def open_github(
 ) -> AsyncIterator[Any]:
     from ghw.github import GitHubClient
 
-    token = require_github_token(config, environ)
+    token = token or require_github_token(config, environ)
     kwargs: dict[str, Any] = {
         "timeout": config.seconds("github.timeout"),
         "write_interval": config.seconds("github.write_interval"),
@@ -73,6 +103,61 @@ async def open_github(
         yield client
 
 
+_REPO_PATH = re.compile(r"^(?:.*?)/repos/([^/]+)/([^/?#]+)")
+
+
+def _rate_limit_recorder(ctx: PhaseContext) -> Callable[[Any], Awaitable[None]]:
+    """Record every rate-limit wait (of any phase) on the repository it was met for, so a
+    restarted ghw honours it."""
+
+    async def record(wait: Any) -> None:
+        match = _REPO_PATH.match(wait.path or "")
+        if match is None:
+            return
+        repo = f"{match.group(1)}/{match.group(2)}"
+        until = format_ts(datetime.fromtimestamp(wait.until, UTC))
+        await ctx.ledger.append(
+            repo,
+            None,
+            [ev.RateLimitWait(until=until, reason=wait.reason, path=wait.path)],
+            cycle_id=ctx.cycle_id,
+        )
+        ctx.reporter.line(f"  {repo}: rate limited ({wait.reason}); waiting until {until}")
+
+    return record
+
+
+@asynccontextmanager
+async def connect_github(
+    ctx: PhaseContext,
+    *,
+    clock: Callable[[], float] | None = None,
+    sleep: Any = None,
+    transport: Any = None,
+) -> AsyncIterator[Any]:
+    """The GitHub client for ``ctx`` (set as ``ctx.github`` while open). Its ``not_before``
+    comes from the ledger's recorded ``RateLimitWait`` events, and the waits it meets are
+    recorded there (not in a dry run, which writes nothing). Raises ConfigError without a
+    token."""
+    not_before = _not_before([r.rate_wait_until for r in await ctx.ledger.repos()])
+    async with open_github(
+        ctx.config,
+        ctx.environ,
+        token=ctx.token,
+        not_before=not_before,
+        clock=clock,
+        sleep=sleep,
+        transport=transport,
+    ) as gh:
+        if not ctx.dry_run:
+            gh.on_rate_limit_wait = _rate_limit_recorder(ctx)
+        ctx.github = gh
+        try:
+            yield gh
+        finally:
+            ctx.github = None
+
+
 @asynccontextmanager
 async def open_runtime(
     config: Config,
@@ -84,53 +169,48 @@ async def open_runtime(
     cycle_id: str | None = None,
     worker: str = "ghw",
     clock: Callable[[], datetime] | None = None,
+    stop: asyncio.Event | None = None,
+    hurry: asyncio.Event | None = None,
     github_clock: Callable[[], float] | None = None,
     github_sleep: Any = None,
     github_transport: Any = None,
 ) -> AsyncIterator[PhaseContext]:
-    """A PhaseContext with the ledger (read-only for a dry run) and, when needed, GitHub.
+    """A PhaseContext with the ledger (see :func:`ledger_target` for a dry run) and, when
+    ``need_github``, the GitHub client (:func:`connect_github`).
 
-    ``github_clock`` (epoch seconds), ``github_sleep`` and ``github_transport`` go to the GitHub
-    client, so tests run rate-limit waits and retries without sleeping; the client's
-    ``not_before`` comes from the ledger's recorded ``RateLimitWait`` events either way.
+    ``clock`` reaches the ledger (event times, leases) and the phases. ``github_clock`` (epoch
+    seconds), ``github_sleep`` and ``github_transport`` go to the GitHub client, so tests run
+    rate-limit waits and retries without sleeping.
     """
-    issues_path: Path = config.issues_path
-    readonly = dry_run and config.ledger_path.exists()
+    target, readonly = ledger_target(config, dry_run=dry_run)
+    optional: dict[str, Any] = {"clock": clock} if clock else {}
     ledger = await Ledger.open(
-        config.ledger_path,
+        target,
         readonly=readonly,
         worker=worker,
         max_page_count=config.get("ledger_max_pages"),
-        **({"clock": clock} if clock else {}),
+        **optional,
     )
     try:
-        secrets: tuple[str, ...] = ()
         token = github_token(config, environ)
-        if token:
-            secrets = (token,)
         ctx = PhaseContext(
             config=config,
             ledger=ledger,
-            issues_path=issues_path,
+            issues_path=config.issues_path,
             reporter=reporter,
             environ=environ,
             cycle_id=cycle_id,
             dry_run=dry_run,
             token=token,
-            secrets=secrets,
-            **({"clock": clock} if clock else {}),
+            secrets=(token,) if token else (),
+            stop=stop or asyncio.Event(),
+            hurry=hurry or asyncio.Event(),
+            **optional,
         )
         if need_github:
-            not_before = _not_before([r.rate_wait_until for r in await ledger.repos()])
-            async with open_github(
-                config,
-                environ,
-                not_before=not_before,
-                clock=github_clock,
-                sleep=github_sleep,
-                transport=github_transport,
-            ) as gh:
-                ctx.github = gh
+            async with connect_github(
+                ctx, clock=github_clock, sleep=github_sleep, transport=github_transport
+            ):
                 yield ctx
         else:
             yield ctx

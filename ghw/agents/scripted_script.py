@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from ghw.phase_names import AGENT_PHASE_NAMES
+
 __all__ = [
     "PHASES",
     "Edit",
@@ -41,7 +43,7 @@ __all__ = [
     "safe_target",
 ]
 
-PHASES = ("plan", "implement", "review")
+PHASES = AGENT_PHASE_NAMES  # the phases that run an agent (ghw/phase_names.py)
 _ENTRY_KEYS = {"text", "edits", "fail", "exit_code", "sleep", "cost_usd", "wait_for"}
 _OPS = ("replace", "write", "append", "delete")
 

@@ -122,6 +122,7 @@ def run_demo(
     environ: Mapping[str, str] | None = None,
 ) -> int:
     """Run the demo in ``directory``; returns the exit code."""
+    from ghw.cli.progress import terminal_progress
     from ghw.cli.workflow import check_agents_installed
     from ghw.fakehub import FakeHub
     from ghw.logs import configure_logging
@@ -143,7 +144,12 @@ def run_demo(
         )
         app_ctx.echo(f"  config {config_path} (agent: {agent}; dummy token, no network)")
         app_ctx.echo("")
-        orch = WorkOrchestrator(config_path=config_path, environ=env, stdout=app_ctx.stdout)
+        orch = WorkOrchestrator(
+            config_path=config_path,
+            environ=env,
+            stdout=app_ctx.stdout,
+            progress=terminal_progress(app_ctx.stdout, env),
+        )
         config = orch.load_config()
         check_agents_installed(config, orch.phases, env)
 

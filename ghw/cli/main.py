@@ -56,9 +56,9 @@ app.add_typer(repo_app, name="repo")
 def _mount() -> None:
     from ghw.cli.config_cmd import app as config_app
     from ghw.cli.demo import register as register_demo
+    from ghw.cli.fakehub_cmd import app as fakehub_app
     from ghw.cli.ledger_cmd import app as ledger_app
     from ghw.cli.workflow import register
-    from ghw.fakehub.cli import app as fakehub_app
 
     register(app)
     register_demo(app)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from ghw.cli.context import AppContext, app_context, check_ledger_path
-from ghw.errors import ConfigError, UsageError
+from ghw.errors import ConfigError
 from ghw.phases import registry
 
 __all__ = ["register"]
@@ -106,19 +106,14 @@ def with_run_options(func: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-def _phases(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
-    if not value:
-        return default
-    return tuple(p.strip() for p in value.split(",") if p.strip())
-
-
 def normalize_labels(values: list[str] | None) -> list[str]:
     """``--label`` values as GitHub compares them: case-insensitively (ADR 0005), so lower-cased;
     blanks dropped, duplicates once."""
     return list(dict.fromkeys(v.strip().lower() for v in values or () if v.strip()))
 
 
-def _orchestrator(app_ctx: AppContext, phases: tuple[str, ...], opts: RunOptions) -> Any:
+def _orchestrator(app_ctx: AppContext, phases: str | tuple[str, ...], opts: RunOptions) -> Any:
+    from ghw.cli.progress import terminal_progress
     from ghw.orchestrator import WorkOrchestrator
 
     return WorkOrchestrator(
@@ -127,12 +122,13 @@ def _orchestrator(app_ctx: AppContext, phases: tuple[str, ...], opts: RunOptions
         since=opts.since,
         issue_numbers=opts.issue or None,
         labels=normalize_labels(opts.label) or None,
-        phases=list(phases),
+        phases=phases,
         dry_run=opts.dry_run,
         agent=opts.agent,
         parallelism=opts.parallelism,
         environ=app_ctx.environ,
         stdout=app_ctx.stdout,
+        progress=terminal_progress(app_ctx.stdout, app_ctx.environ),
     )
 
 
@@ -211,7 +207,7 @@ def register(app: typer.Typer) -> None:
     def cycle(ctx: typer.Context, phases: PhasesOpt = None, *, opts: RunOptions) -> None:
         """One full cycle: sync → plan → implement → review."""
         app_ctx = app_context(ctx)
-        orch = _orchestrator(app_ctx, _phases(phases, registry.NAMES), opts)
+        orch = _orchestrator(app_ctx, phases or registry.NAMES, opts)
         _prepare(app_ctx, orch)
         result = asyncio.run(_with_signals(orch, orch.run_cycle))
         if result.config_error:
@@ -240,21 +236,11 @@ def register(app: typer.Typer) -> None:
         opts: RunOptions,
     ) -> None:
         """Run cycles until interrupted: --every waits after each cycle; --cron follows a schedule."""
-        if (every is None) == (cron is None):
-            raise UsageError(
-                "ghw loop needs exactly one of --every DURATION (e.g. 30m) or --cron EXPR "
-                "(e.g. '*/15 * * * *')"
-            )
-        if every is not None:
-            from ghw.durations import parse_interval
+        from ghw import options
 
-            parse_interval(every, "--every")  # > 0 and at most ten years, before any work
-        if cron is not None:
-            from ghw.schedule import CronSchedule
-
-            CronSchedule(cron)  # validate before any work
+        options.schedule(every, cron)  # validated before any work, as the loop will read it
         app_ctx = app_context(ctx)
-        orch = _orchestrator(app_ctx, _phases(phases, registry.NAMES), opts)
+        orch = _orchestrator(app_ctx, phases or registry.NAMES, opts)
         _prepare(app_ctx, orch)
         stats = asyncio.run(
             _with_signals(

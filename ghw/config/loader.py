@@ -31,6 +31,7 @@ from ghw.config.schema import (
 )
 from ghw.durations import ACCEPTED_FORMS, format_duration, parse_duration
 from ghw.errors import ConfigError, InvalidDurationError, MissingIssuesPathError, UsageError
+from ghw.phase_names import AGENT_PHASE_NAMES
 from ghw.refs import validate_repo_or_pattern
 
 __all__ = [
@@ -43,7 +44,7 @@ __all__ = [
     "redact_value",
 ]
 
-PHASES = ("plan", "implement", "review")
+PHASES = AGENT_PHASE_NAMES  # the phases that run an agent (ghw/phase_names.py)
 
 
 def config_file_path(explicit: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Path:

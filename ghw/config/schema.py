@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ghw.phase_names import AGENT_PHASE_NAMES
+
 __all__ = [
     "AGENT_FIELDS",
     "ASSOCIATIONS",
@@ -104,46 +106,26 @@ KEYS: tuple[KeySpec, ...] = (
     ),
     _k("github.max_rate_wait", "duration", "1h", "longest wait for a rate limit before failing"),
     _k("agent.default", "str", "claude-code", "agent used by every phase unless overridden"),
-    _k(
-        "agent.plan", "str", None, "agent for the plan phase (default agent.default)", optional=True
+    *(
+        _k(
+            f"agent.{p}",
+            "str",
+            None,
+            f"agent for the {p} phase (default agent.default)",
+            optional=True,
+        )
+        for p in AGENT_PHASE_NAMES
     ),
-    _k(
-        "agent.implement",
-        "str",
-        None,
-        "agent for the implement phase (default agent.default)",
-        optional=True,
-    ),
-    _k(
-        "agent.review",
-        "str",
-        None,
-        "agent for the review phase (default agent.default)",
-        optional=True,
-    ),
-    _k(
-        "plan.parallelism",
-        "int",
-        2,
-        "agents running at once in the plan phase",
-        minimum=1,
-        maximum=64,
-    ),
-    _k(
-        "implement.parallelism",
-        "int",
-        2,
-        "agents running at once in the implement phase",
-        minimum=1,
-        maximum=64,
-    ),
-    _k(
-        "review.parallelism",
-        "int",
-        2,
-        "agents running at once in the review phase",
-        minimum=1,
-        maximum=64,
+    *(
+        _k(
+            f"{p}.parallelism",
+            "int",
+            2,
+            f"agents running at once in the {p} phase",
+            minimum=1,
+            maximum=64,
+        )
+        for p in AGENT_PHASE_NAMES
     ),
     _k("implement.draft", "bool", False, "open pull requests as drafts"),
     _k("implement.keep_workspace", "bool", False, "keep issue workspaces after the step"),
@@ -220,15 +202,16 @@ KEYS: tuple[KeySpec, ...] = (
         "1h",
         "longest extra wait after consecutive failed cycles",
     ),
-    _k("prompts.plan", "path", None, "plan prompt template (default: built in)", optional=True),
-    _k(
-        "prompts.implement",
-        "path",
-        None,
-        "implement prompt template (default: built in)",
-        optional=True,
+    *(
+        _k(
+            f"prompts.{p}",
+            "path",
+            None,
+            f"{p} prompt template (default: built in)",
+            optional=True,
+        )
+        for p in AGENT_PHASE_NAMES
     ),
-    _k("prompts.review", "path", None, "review prompt template (default: built in)", optional=True),
     _k("hooks.pre_cycle", "str", None, "command run before each cycle", optional=True),
     _k(
         "hooks.post_cycle",

@@ -5,7 +5,7 @@ Public API:
 * :class:`FakeHub` — in-process server on a background thread (sync or async context manager).
 * :class:`FakeHubProcess` — the same as a child process (``python -m ghw.fakehub serve``).
 * :class:`FakeHubControl` — sync client for the control API (faults, request log, issues…).
-* ``ghw.fakehub.cli.app`` — the Typer sub-app mounted as ``ghw fakehub``.
+* ``ghw fakehub`` (the command) lives in ``ghw/cli/fakehub_cmd.py``, above this package.
 
 See docs/fakehub.md.
 """
@@ -31,7 +31,7 @@ __all__ = [
     "demo_dir",
 ]
 
-# Loaded on first use: `ghw` mounts `ghw fakehub` (ghw.fakehub.cli) at start-up, and every other
+# Loaded on first use: `ghw` mounts `ghw fakehub` (ghw.cli.fakehub_cmd) at start-up, and every other
 # command should not pay for the server's imports.
 _HOMES = {
     "Clock": "ghw.fakehub.clock",

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import sys
 
-from ghw.fakehub.cli import main
+# an entry point, not a library module: it sits on top, beside the CLI that owns `serve`
+from ghw.cli.fakehub_cmd import main
 
 if __name__ == "__main__":
     if len(sys.argv) == 1 or (sys.argv[1].startswith("--") and sys.argv[1] != "--help"):

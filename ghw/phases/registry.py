@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from ghw.machine.events import Event
+from ghw.phase_names import AGENT_PHASE_NAMES, PHASE_NAMES
 from ghw.phases import steps, sync
 from ghw.phases.outcome import PhaseRunner
 from ghw.phases.worker import StepSpec
@@ -96,3 +97,9 @@ PHASES: tuple[Phase, ...] = (
 NAMES: tuple[str, ...] = tuple(p.name for p in PHASES)
 BY_NAME: Mapping[str, Phase] = MappingProxyType({p.name: p for p in PHASES})
 AGENT_PHASES: tuple[str, ...] = tuple(p.name for p in PHASES if p.agent)
+# the layers below (configuration keys, agent scripts) know the phases by these names
+if (NAMES, AGENT_PHASES) != (PHASE_NAMES, AGENT_PHASE_NAMES):
+    raise AssertionError(
+        f"ghw/phase_names.py lists {PHASE_NAMES} / {AGENT_PHASE_NAMES}; the phase table has "
+        f"{NAMES} / {AGENT_PHASES}: change both"
+    )

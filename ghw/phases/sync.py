@@ -28,12 +28,10 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ghw.errors import ConcurrencyError, GhwError
 from ghw.ledger.records import AppendRequest
-from ghw.ledger.store import format_ts
 from ghw.logs import get_logger
 from ghw.machine import events as ev
 from ghw.machine.view import IssueView
@@ -44,7 +42,7 @@ from ghw.phases.outcome import PhaseOutcome
 from ghw.phases.repos import expand_repos
 
 if TYPE_CHECKING:  # start-up time: ghw.github loads httpx; the CLI reads the phase table early
-    from ghw.github.models import Issue, IssuesListing, RateLimitWait
+    from ghw.github.models import Issue, IssuesListing
 
 __all__ = [
     "RepoSync",
@@ -259,10 +257,6 @@ async def _stale_decisions(
     return recorded, changing
 
 
-def _iso(epoch: float) -> str:
-    return format_ts(datetime.fromtimestamp(epoch, UTC))
-
-
 async def run_sync_phase(ctx: PhaseContext, filters: Filters) -> PhaseOutcome:
     """The sync phase's entry point (a :data:`~ghw.phases.outcome.PhaseRunner`)."""
     return (await run_sync(ctx, filters)).outcome()
@@ -350,19 +344,8 @@ async def _sync_repo(
             since = None
         log.info("listing again to decide eligibility", issues=len(changing), since=since)
 
-    async def record_wait(wait: RateLimitWait) -> None:
-        if ctx.dry_run:
-            return
-        until = _iso(wait.until)
-        await ctx.ledger.append(
-            repo, None, [ev.RateLimitWait(until=until, reason=wait.reason, path=wait.path)]
-        )
-        ctx.reporter.line(f"  {repo}: rate limited ({wait.reason}); waiting until {until}")
-
     writer = _PageWriter(ctx, outcome)
     listing = _Listing(ctx, repo, filters, policy, views, outcome, recorded)
-    previous = ctx.github.on_rate_limit_wait
-    ctx.github.on_rate_limit_wait = record_wait
     try:
         # Most recently updated first: any change puts its issue on the first page, so that
         # page's ETag speaks for the whole listing (ADR 0031). Each page is handed to the writer
@@ -411,8 +394,6 @@ async def _sync_repo(
     except BaseException:
         await writer.drain(quiet=True)  # what was handed over is true: let it land
         raise
-    finally:
-        ctx.github.on_rate_limit_wait = previous
     await writer.drain()
     if ctx.dry_run or filters.narrowing:
         return

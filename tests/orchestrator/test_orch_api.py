@@ -14,7 +14,9 @@ import pytest
 import yaml
 from orch_helpers import FakeClock, FakePhases, FakeSleep, write_config
 
+import ghw.durations as durations_module
 import ghw.orchestrator as orchestrator_module
+from ghw.cli.progress import terminal_progress
 from ghw.errors import ConfigError, UsageError
 from ghw.orchestrator import BANNERS, COMPLETED, PHASES, CycleResult, WorkOrchestrator
 
@@ -205,13 +207,15 @@ async def test_orch_must_continuous_parses_frequency_with_parse_duration(
     tmp_path, env, monkeypatch
 ):
     calls: list[str] = []
-    real = orchestrator_module.parse_duration
+    # the loop's schedule is read by ghw.options (the one place options are validated), which
+    # parses --every / frequency with ghw.durations.parse_duration
+    real = durations_module.parse_duration
 
     def spy(text: str):
         calls.append(text)
         return real(text)
 
-    monkeypatch.setattr(orchestrator_module, "parse_duration", spy)
+    monkeypatch.setattr(durations_module, "parse_duration", spy)
     sleep = FakeSleep()
     orch = _orch(tmp_path, env, FakePhases(), sleep=sleep)
     await orch.run_continuous("1h30m", max_cycles=2)
@@ -416,13 +420,15 @@ async def test_orch_progress_plain_lines_when_piped(tmp_path, env):
 async def test_orch_progress_rich_spinner_on_a_terminal(tmp_path, env):
     env = {k: v for k, v in env.items() if k != "NO_COLOR"}
     env["TERM"] = "xterm"
-    orch = _orch(tmp_path, env, FakePhases(hook=_step_lines), stdout=_Tty())
+    stdout = _Tty()
+    progress = terminal_progress(stdout, env)  # the CLI builds it for a terminal
+    orch = _orch(tmp_path, env, FakePhases(hook=_step_lines), stdout=stdout, progress=progress)
     await orch.run_cycle()
     out = orch.stdout.getvalue()
     assert "running 1: o/r#1 (plan)" in out  # the spinner line while the step ran
     for banner in BANNER_LINES:
         assert banner in out
-    assert orch._progress is not None and orch._progress.status is None  # stopped at the end
+    assert progress is not None and progress.status is None  # stopped at the end
 
 
 async def test_orch_must_parallelism_from_configuration_defaults(tmp_path, env):

@@ -15,7 +15,9 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["app", "main"]
+from ghw.cli.render import tidy_help
+
+__all__ = ["app", "main", "serve"]
 
 app = typer.Typer(
     name="fakehub",
@@ -95,7 +97,5 @@ def serve(
 
 
 def main() -> None:
-    from ghw.cli.render import tidy_help
-
     # the same help and error hints as `ghw fakehub` (no "(env var: 'None')", no "[default: None]")
     tidy_help(typer.main.get_command(app))()
