@@ -160,7 +160,7 @@ async def _claims(path: Path, n: int) -> list[float]:
                 "plan",
                 ["synced", "plan_failed"],
                 ClaimFilters(repos=[repo]),
-                started=lambda v: ev.PlanStarted(agent="bench"),
+                started=ev.PlanStarted(agent="bench"),
             )
             times.append(time.perf_counter() - started)
             if result is not None:
@@ -530,7 +530,7 @@ async def _worker_run(root: Path, issues: int, parallelism: int, delay: float | 
         spec = StepSpec(
             phase="plan",
             from_states=("synced",),
-            started=lambda v, s: ev.PlanStarted(agent=s.name, attempt=v.attempts + 1),
+            started=lambda s: ev.PlanStarted(agent=s.name),
             run=run,
             new_from="synced",
         )
@@ -619,7 +619,7 @@ async def _implement_on_fakehub(root: Path, issues: int, parallelism: int, delay
                     "plan",
                     ["synced"],
                     ClaimFilters(repos=(repo,), numbers=(n,)),
-                    started=lambda v: ev.PlanStarted(agent="scripted"),
+                    started=ev.PlanStarted(agent="scripted"),
                 )
                 assert got is not None
                 await ledger.append(

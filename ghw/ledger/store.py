@@ -702,7 +702,7 @@ class Ledger:
         holder: Holder | None = None,
         ttl: float = 300.0,
         *,
-        started: Event | Callable[[IssueView], Event],
+        started: Event,
         retry: RetryPolicy = _NO_RETRY,
     ) -> tuple[Claim, IssueView, list[Takeover]] | None:
         """Claim the oldest ready issue in ``from_states`` that matches ``filters``.
@@ -712,9 +712,8 @@ class Ledger:
         is that event's seq.
 
         ``started`` is that event as a value, less what only the claimed issue knows: the claim
-        writes the issue's attempt number into it, and its branch when the event has one. (A
-        function from the issue's view to the event is still taken, for callers written before
-        claims took values; it runs inside the transaction.)
+        writes the issue's attempt number into it, and its branch when the event has one. No
+        caller's code runs inside the transaction.
         """
         filters = filters or ClaimFilters()
         holder = holder or Holder.current()
@@ -723,7 +722,7 @@ class Ledger:
             view = await self._next_ready(from_states, filters)
             if view is None:
                 return None
-            event = _started_for(started, view) if isinstance(started, Event) else started(view)
+            event = _started_for(started, view)
             [record] = await self._append_in_tx(
                 [AppendRequest(view.stream_id, view.version, [event])], None, None, None
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -18,7 +19,6 @@ from ghw.agents import AgentMode, AgentResult, AgentSettings
 from ghw.machine import events as ev
 from ghw.machine import history
 from ghw.machine.states import State
-from ghw.machine.view import IssueView
 from ghw.phases.context import Filters, PhaseContext
 from ghw.phases.crashpoints import crashpoint
 from ghw.phases.files import issue_dir, visible_line, visible_text, write_text_atomic
@@ -169,17 +169,11 @@ async def _record_failure(
 # --- plan ---------------------------------------------------------------------------------------
 
 
-def _started(cls: type[ev.Event]) -> Any:
-    def build(view: IssueView, settings: AgentSettings) -> ev.Event:
-        extra: dict[str, Any] = {}
-        if cls is ev.ImplementStarted:
-            extra["branch"] = view.branch()
-        return cls(  # type: ignore[call-arg]
-            agent=settings.name,
-            model=settings.model,
-            attempt=view.attempts + 1,
-            **extra,
-        )
+def _started(cls: type[ev.Event]) -> Callable[[AgentSettings], ev.Event]:
+    """The step's ``*Started`` event for an agent; the claim adds the attempt and branch."""
+
+    def build(settings: AgentSettings) -> ev.Event:
+        return cls(agent=settings.name, model=settings.model)  # type: ignore[call-arg]
 
     return build
 

@@ -25,6 +25,7 @@ from ghw.agents import (
     kill_recorded_group,
     make_agent,
 )
+from ghw.config import Config
 from ghw.errors import GhwError, LeaseLostError, StaleFenceError
 from ghw.ledger.records import Claim, Holder, RetryPolicy
 from ghw.ledger.store import format_ts
@@ -45,6 +46,7 @@ __all__ = [
     "agent_settings",
     "failure_event",
     "next_retry_at",
+    "retry_policy",
     "run_step_phase",
 ]
 
@@ -116,7 +118,9 @@ class StepContext:
 class StepSpec:
     phase: str
     from_states: tuple[str, ...]
-    started: Callable[[IssueView, AgentSettings], ev.Event]
+    # the step's *Started event as the agent settings make it; the claim fills in the claimed
+    # issue's attempt number and branch (ledger.claim)
+    started: Callable[[AgentSettings], ev.Event]
     run: Callable[[StepContext], Awaitable[StepResult]]
     new_from: str | None = None  # claims from this state count against policy.max_new_per_cycle
     verb: str = ""
@@ -150,10 +154,18 @@ def agent_settings(config: Any, name: str) -> AgentSettings:
     )
 
 
+def retry_policy(config: Config) -> RetryPolicy:
+    """``retry.*`` as the values the ledger's claims and takeovers take (one back-off formula:
+    :meth:`RetryPolicy.delay`)."""
+    return RetryPolicy(
+        int(config["retry.max_attempts"]),
+        config.seconds("retry.backoff"),
+        config.seconds("retry.max_backoff"),
+    )
+
+
 def next_retry_at(ctx: PhaseContext, attempt: int) -> str:
-    base = ctx.config.seconds("retry.backoff")
-    cap = ctx.config.seconds("retry.max_backoff")
-    delay = min(cap, base * (2 ** max(0, attempt - 1)))
+    delay = retry_policy(ctx.config).delay(attempt) or 0.0
     return format_ts(ctx.clock() + timedelta(seconds=delay))
 
 
@@ -282,9 +294,7 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
     max_attempts = int(ctx.config["retry.max_attempts"])
     # what claims and takeovers need from the configuration, as values: no phase policy runs
     # inside the ledger's transactions
-    retry = RetryPolicy(
-        max_attempts, ctx.config.seconds("retry.backoff"), ctx.config.seconds("retry.max_backoff")
-    )
+    retry = retry_policy(ctx.config)
     takeovers = await ctx.ledger.reap(retry=retry)
     for t in takeovers:
         _kill_old_agent(t.pgid, t.leader_start)
@@ -326,9 +336,7 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
                     holder,
                     ttl,
                     # the claim fills in the claimed issue's attempt number and branch
-                    started=_started_event(
-                        spec, IssueView("", "", 0, ""), settings, holder, max_attempts
-                    ),
+                    started=_started_event(spec, settings, holder, max_attempts),
                     retry=retry,
                 )
                 if result is None:
@@ -381,11 +389,11 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
 
 
 def _started_event(
-    spec: StepSpec, view: IssueView, settings: AgentSettings, holder: Holder, max_attempts: int
+    spec: StepSpec, settings: AgentSettings, holder: Holder, max_attempts: int
 ) -> ev.Event:
     """The step's ``*Started`` event with what the worker knows: who holds the lease and the
     configured attempt limit (so history shows "attempt 2/5", not a default)."""
-    event = spec.started(view, settings)
+    event = spec.started(settings)
     return dataclasses.replace(  # type: ignore[type-var]
         event, holder=holder.as_dict(), max_attempts=max_attempts
     )

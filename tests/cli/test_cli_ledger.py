@@ -42,7 +42,7 @@ def seed_issues(db: Path, count: int = 3) -> None:
                     f"o/r#{n}", 0, [synced("o/r", n, author="alice", association="OWNER")]
                 )
             r = await ledger.claim(
-                "plan", ["synced"], started=lambda v: ev.PlanStarted(agent="scripted", model="m1")
+                "plan", ["synced"], started=ev.PlanStarted(agent="scripted", model="m1")
             )
             assert r is not None
             claim = r[0]

@@ -86,7 +86,7 @@ def seed(db: Path) -> None:
                     "plan",
                     ["synced"],
                     holder=holder,
-                    started=lambda v: ev.PlanStarted(agent="scripted"),
+                    started=ev.PlanStarted(agent="scripted"),
                 )
                 assert claimed is not None
         finally:

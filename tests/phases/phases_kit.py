@@ -333,7 +333,7 @@ async def mark_planned(rig: Rig, numbers: Sequence[int], repo: str | None = None
                 "plan",
                 ["synced"],
                 ClaimFilters(repos=(repo or rig.repo,), numbers=(n,)),
-                started=lambda v: ev.PlanStarted(agent="scripted", attempt=1),
+                started=ev.PlanStarted(agent="scripted"),
             )
             assert got is not None, n
             claim = got[0]

@@ -94,9 +94,7 @@ async def test_a_write_beside_concurrent_reads_waits_for_another_process_writer(
         threading.Timer(0.3, lambda: other.execute("COMMIT")).start()  # ... for 0.3 s
         reads = [asyncio.ensure_future(ledger.history(f"o/r#{n}")) for n in range(1, 6)]
         await asyncio.sleep(0)  # the reads are under way
-        claimed = await ledger.claim(
-            "plan", ["synced"], started=lambda v: ev.PlanStarted(agent="a", attempt=1)
-        )
+        claimed = await ledger.claim("plan", ["synced"], started=ev.PlanStarted(agent="a"))
         assert claimed is not None
         assert all(len(h) == 1 for h in await asyncio.gather(*reads))
         other.close()

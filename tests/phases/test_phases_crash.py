@@ -215,9 +215,7 @@ async def test_takeover_kills_an_old_agent_group_that_outlived_its_ghw(rig: Rig)
                     ClaimFilters(repos=("demo/calc",), numbers=(n,)),
                     Holder(socket.gethostname(), gone.pid, 1.0, "implement"),
                     ttl=3600,
-                    started=lambda v: ev.ImplementStarted(
-                        agent="scripted", attempt=1, branch=v.branch()
-                    ),
+                    started=ev.ImplementStarted(agent="scripted"),
                 )
                 assert got is not None
                 start = process_start_time(proc.pid)

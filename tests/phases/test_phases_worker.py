@@ -128,7 +128,7 @@ async def test_an_error_outside_the_steps_waits_for_running_steps_then_is_raised
         spec = StepSpec(
             phase="plan",
             from_states=("synced",),
-            started=lambda v, s: ev.PlanStarted(agent=s.name, attempt=1),
+            started=lambda s: ev.PlanStarted(agent=s.name),
             run=run,
         )
         ctx = PhaseContext(
