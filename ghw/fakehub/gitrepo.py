@@ -117,6 +117,10 @@ class GitRepo:
         limit = ("--", *paths) if paths else ()
         return self._ok("diff", "--no-color", "--no-ext-diff", f"{base}...{head}", *limit)
 
+    def line_changes(self, old: str, new: str, path: str) -> str:
+        """``git diff -U0 old new -- path``: only the changed lines, to follow a line through."""
+        return self._ok("diff", "-U0", "--no-color", "--no-ext-diff", old, new, "--", path)
+
     def patch(self, base: str, head: str) -> str:
         return self._ok("format-patch", "--stdout", "--no-color", f"{base}..{head}")
 

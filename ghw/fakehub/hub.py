@@ -9,6 +9,7 @@ Without ``data_dir`` the state lives in a temporary directory removed by :meth:`
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sys
 import tempfile
@@ -163,8 +164,6 @@ class FakeHub:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        import asyncio
-
         await asyncio.to_thread(self.stop)
 
     # ---------------------------------------------------------------- conveniences
@@ -185,6 +184,8 @@ class FakeHub:
     def control(self) -> FakeHubControl:
         """A sync client for the control API of this hub."""
         if self._control is None:
+            # Loaded on first use: the control client needs httpx, which serving never does
+            # (start-up of `ghw fakehub serve`).
             from ghw.fakehub.control import FakeHubControl
 
             self._control = FakeHubControl(self.base_url)

@@ -78,6 +78,7 @@ class FakeHubProcess:
     @property
     def control(self) -> FakeHubControl:
         if self._control is None:
+            # Loaded on first use: the control client needs httpx, which starting a hub doesn't.
             from ghw.fakehub.control import FakeHubControl
 
             self._control = FakeHubControl(self.base_url)

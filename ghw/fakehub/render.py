@@ -452,7 +452,16 @@ class Renderer:
             data["submitted_at"] = format_ts(review.submitted_at)
         return data
 
-    def review_comment(self, repo: Repo, issue: Issue, comment: ReviewComment) -> dict[str, Any]:
+    def review_comment(
+        self,
+        repo: Repo,
+        issue: Issue,
+        comment: ReviewComment,
+        position: tuple[int | None, str] | None = None,
+    ) -> dict[str, Any]:
+        """``position`` is (line, commit_id) on the PR's head now (``reviews.comment_positions``);
+        a None line is an outdated comment. Without it: where the comment was made."""
+        line, commit_id = position or (comment.line, comment.commit_id)
         url = f"{self.repo_api(repo)}/pulls/comments/{comment.id}"
         html = f"{self.base}/{repo.full_name}/pull/{issue.number}#discussion_r{comment.id}"
         pull_api = f"{self.repo_api(repo)}/pulls/{issue.number}"
@@ -463,7 +472,7 @@ class Renderer:
             "node_id": _node_id("PullRequestReviewComment", comment.id),
             "diff_hunk": comment.diff_hunk,
             "path": comment.path,
-            "commit_id": comment.commit_id,
+            "commit_id": commit_id,
             "original_commit_id": comment.commit_id,
             "user": self.user(comment.author),
             "body": comment.body,
@@ -481,7 +490,7 @@ class Renderer:
             "start_line": None,
             "original_start_line": None,
             "start_side": None,
-            "line": comment.line,
+            "line": line,
             "original_line": comment.line,
             "side": "RIGHT",
             "subject_type": "line",

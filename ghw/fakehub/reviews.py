@@ -14,6 +14,7 @@ from typing import Any
 
 from ghw.fakehub.context import HubContext
 from ghw.fakehub.errors import ApiError, validation_failed
+from ghw.fakehub.gitrepo import GitError
 from ghw.fakehub.model import Issue, Repo, Review, ReviewComment
 from ghw.fakehub.pulls import association_for, live_shas
 from ghw.fakehub.store import check_association
@@ -25,7 +26,9 @@ __all__ = [
     "ReviewSpec",
     "add_review",
     "api_review_spec",
+    "comment_positions",
     "diff_hunk",
+    "follow_line",
     "line_comments",
 ]
 
@@ -39,6 +42,7 @@ EVENT_STATES = {
 }
 _DOCS_CREATE = "https://docs.github.com/rest/pulls/reviews#create-a-review-for-a-pull-request"
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+_RANGES = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +106,48 @@ def diff_hunk(diff: str, line: int) -> str | None:
             if new_line == line:
                 return "\n".join(hunk)
     return None
+
+
+def follow_line(changes: str, line: int) -> int | None:
+    """Where ``line`` of the old file is after ``changes`` (a ``-U0`` diff), or None when the
+    change rewrote or removed it: GitHub's "outdated" comment."""
+    shift = 0
+    for text in changes.splitlines():
+        match = _RANGES.match(text)
+        if match is None:
+            continue
+        start, old_len = int(match.group(1)), int(match.group(2) or 1)
+        new_len = int(match.group(3) or 1)
+        if old_len and start <= line < start + old_len:
+            return None
+        # a pure insertion (old_len 0) goes after old line `start`; anything else ends before
+        if (old_len and line >= start + old_len) or (not old_len and line > start):
+            shift += new_len - old_len
+    return line + shift
+
+
+def comment_positions(
+    ctx: HubContext, repo: Repo, issue: Issue, comments: Sequence[ReviewComment]
+) -> dict[int, tuple[int | None, str]]:
+    """Each comment's (line, commit_id) on the PR's head now: followed through the commits
+    pushed since it was made, None with its own commit once those commits changed its line."""
+    git = ctx.store.git(repo)
+    head, _ = live_shas(issue, git.branches())
+    changes: dict[tuple[str, str], str] = {}
+    positions: dict[int, tuple[int | None, str]] = {}
+    for comment in comments:
+        if comment.commit_id == head:
+            positions[comment.id] = (comment.line, head)
+            continue
+        key = (comment.commit_id, comment.path)
+        if key not in changes:
+            try:
+                changes[key] = git.line_changes(comment.commit_id, head, comment.path)
+            except GitError:
+                changes[key] = f"@@ -{comment.line} +0,0 @@"  # its commit is gone: outdated
+        line = follow_line(changes[key], comment.line)
+        positions[comment.id] = (line, head) if line is not None else (None, comment.commit_id)
+    return positions
 
 
 def _hunks(

@@ -10,7 +10,7 @@ from ghw.fakehub.http_util import Request, Response, Router, json_response, pagi
 from ghw.fakehub.model import Issue, Repo
 from ghw.fakehub.pulls import association_for, create_pull, live_shas, pull_diff, pull_stats
 from ghw.fakehub.render import dumps
-from ghw.fakehub.reviews import add_review, api_review_spec
+from ghw.fakehub.reviews import add_review, api_review_spec, comment_positions
 
 __all__ = ["build_api_router"]
 
@@ -273,13 +273,18 @@ def list_review_comments(ctx: HubContext, req: Request) -> Response:
         issue = _pull(ctx, req, repo)
         assert issue.pull is not None
         items = [c for c in issue.pull.review_comments if since is None or c.updated_at >= since]
-        if sort == "updated":
-            items.sort(key=lambda c: (c.updated_at, c.id))
-        if direction == "desc":
-            items.reverse()
-        page, link = paginate(ctx.base_url, req, items)
-        body = _list_bytes([dumps(ctx.render.review_comment(repo, issue, c)) for c in page])
-    return Response(body=body, headers={"Link": link} if link else {})
+    if sort == "updated":
+        items.sort(key=lambda c: (c.updated_at, c.id))
+    if direction == "desc":
+        items.reverse()
+    page, link = paginate(ctx.base_url, req, items)
+    # git runs outside the lock: where each comment's line is on the head now
+    positions = comment_positions(ctx, repo, issue, page)
+    with ctx.store.lock:
+        rendered = [ctx.render.review_comment(repo, issue, c, positions[c.id]) for c in page]
+    return Response(
+        body=_list_bytes([dumps(r) for r in rendered]), headers={"Link": link} if link else {}
+    )
 
 
 # ---------------------------------------------------------------- checks and statuses

@@ -413,10 +413,18 @@ class ReviewComment:
     updated_at: str | None
     html_url: str | None
     raw: Mapping[str, Any] = field(repr=False, compare=False)
+    # Where the comment was made; ``line``/``commit_id`` follow the PR's later commits.
+    original_line: int | None = None
+    original_commit_id: str | None = None
 
     @property
     def is_bot(self) -> bool:
         return is_bot_account(self.user_login, self.user_type)
+
+    @property
+    def outdated(self) -> bool:
+        """The PR's later commits changed the commented line (GitHub then sends no ``line``)."""
+        return self.line is None
 
     @classmethod
     def from_json(cls, raw: Any) -> ReviewComment:
@@ -436,6 +444,8 @@ class ReviewComment:
             updated_at=_opt(raw, "updated_at", str),
             html_url=_opt(raw, "html_url", str),
             raw=raw,
+            original_line=_opt(raw, "original_line", int),
+            original_commit_id=_opt(raw, "original_commit_id", str),
         )
 
 

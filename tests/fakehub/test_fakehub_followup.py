@@ -554,3 +554,31 @@ def test_a_push_to_the_head_bumps_the_pull_and_one_to_base_does_not(
     again = later(clock)
     hub.control.push_files(REPO, "ghw/issue-1", {"more.txt": "m\n"})
     assert pull_updated(api, number) == again
+
+
+def test_review_comments_follow_new_commits_or_become_outdated(
+    hub: FakeHub, api: httpx.Client
+) -> None:
+    pull = open_pull(hub, api)
+    number, first_head = pull["number"], pull["head"]["sha"]
+    hub.control.add_review(
+        REPO,
+        number,
+        "CHANGES_REQUESTED",
+        "Two things",
+        author="alice",
+        author_association="MEMBER",
+        comments=[
+            {"path": OPS, "line": 6, "body": "swap the operands"},  # `return x + y`
+            {"path": OPS, "line": 4, "body": "rename the function"},  # `def add(x, y):`
+        ],
+    )
+    # the revision adds two lines on top and rewrites line 6: the first comment's line is gone,
+    # the second one's moved down by two
+    revised = "# calc\n\n" + FIXED_OPS.replace("return x + y", "return y + x")
+    new_head = hub.control.push_files(REPO, "ghw/issue-1", {OPS: revised}, message="Revise")
+    outdated, moved = api.get(f"/repos/{REPO}/pulls/{number}/comments").json()
+    assert (outdated["line"], outdated["original_line"]) == (None, 6)
+    assert (outdated["commit_id"], outdated["original_commit_id"]) == (first_head, first_head)
+    assert (moved["line"], moved["original_line"]) == (6, 4)
+    assert (moved["commit_id"], moved["original_commit_id"]) == (new_head, first_head)

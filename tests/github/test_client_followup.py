@@ -115,10 +115,18 @@ async def test_reviews_and_review_comments_typed_and_conditional(
     )
     assert (line.commit_id, line.user_login, line.author_association) == (head, "alice", "MEMBER")
     assert line.diff_hunk is not None and line.diff_hunk.endswith("+    return x + y")
+    assert not line.outdated and (line.original_line, line.original_commit_id) == (6, head)
     hub.control.clear_requests()
     assert (await gh.list_reviews(OWNER, NAME, number, etag=reviews.etag)).not_modified
     assert (await gh.list_review_comments(OWNER, NAME, number, etag=comments.etag)).not_modified
     assert [s for _, s in api_requests(hub)] == [304, 304]
+    # a revision rewrites the commented line: the comment is outdated, its review unchanged
+    revised = FIXED_OPS.replace("x + y", "y + x")
+    hub.control.push_files(REPO, "ghw/issue-1", {OPS: revised}, message="Revise")
+    after = await gh.list_review_comments(OWNER, NAME, number, etag=comments.etag)
+    [stale] = after.items
+    assert stale.outdated and (stale.original_line, stale.commit_id) == (6, head)
+    assert (await gh.list_reviews(OWNER, NAME, number, etag=reviews.etag)).not_modified
 
 
 async def test_a_listing_of_several_pages_keeps_no_etag(hub: FakeHub, gh: GitHubClient) -> None:
