@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from openapi_core.validation.response.exceptions import InvalidData
 
 from ghw.fakehub import FakeHub
 from ghw.github import GitHubClient, ValidationFailedError
@@ -221,3 +222,24 @@ async def test_the_followup_models_parse_githubs_examples(
         "security/brakeman",
     ]
     assert recorder.assert_all_valid(minimum=6) == ["validated"] * 6
+
+
+async def test_an_outdated_review_comment_differs_from_the_description_only_in_its_null_line(
+    hub: FakeHub, openapi_validator: ExchangeValidator
+) -> None:
+    """GitHub nulls ``line`` once later commits rewrite it (keeping ``original_line``), while its
+    description types ``line`` as a non-null integer: that one known drift, and nothing else."""
+    number, head = _arrange(hub)
+    hub.control.push_files(REPO, "ghw/issue-1", {OPS: "# rewritten\n"}, message="Rewrite")
+    path = f"/repos/{REPO}/pulls/{number}/comments"
+    with httpx.Client(base_url=hub.base_url, headers={"Authorization": f"Bearer {TOKEN}"}) as api:
+        answer = api.get(path)
+    [outdated] = answer.json()
+    assert (outdated["line"], outdated["original_line"], outdated["commit_id"]) == (None, 6, head)
+    request = httpx.Request("GET", f"https://api.github.com{path}")
+    as_sent = httpx.Response(200, json=[outdated], request=request)
+    with pytest.raises(InvalidData):
+        openapi_validator.validate_exchange(request, as_sent)
+    del outdated["line"]  # absent is what the description allows (line is not required)
+    response = httpx.Response(200, json=[outdated], request=request)
+    assert openapi_validator.validate_exchange(request, response) == "validated"
