@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ghw.errors import ConcurrencyError, GhwError
 from ghw.ledger.records import AppendRequest
@@ -344,7 +344,8 @@ async def _sync_repo(
             since = None
         log.info("listing again to decide eligibility", issues=len(changing), since=since)
 
-    writer = _PageWriter(ctx, outcome)
+    # the one dry-run decision of the sync: the same plan, applied or only shown
+    writer: _Sink = _PlanSink(outcome) if ctx.dry_run else _PageWriter(ctx, outcome)
     listing = _Listing(ctx, repo, filters, policy, views, outcome, recorded)
     try:
         # Most recently updated first: any change puts its issue on the first page, so that
@@ -364,7 +365,7 @@ async def _sync_repo(
         async with contextlib.aclosing(pages):
             async for page in pages:
                 planned, files = listing.take(page)
-                if not ctx.dry_run and (planned or files):
+                if planned or files:
                     writer.submit(planned, files)
         # Issues the listing did not return (unchanged, or a 304) still follow a policy change
         # that narrows: their recorded facts are in the ledger. One it would widen was asked
@@ -387,32 +388,26 @@ async def _sync_repo(
                 planned.append(
                     _Planned(view.stream_id, view.version, [gone], _unless_eligible(gone))
                 )
-        if ctx.dry_run:
-            _count(outcome, planned, dry_run=True)
-        elif planned:
+        if planned:
             writer.submit(planned, [])
     except BaseException:
         await writer.drain(quiet=True)  # what was handed over is true: let it land
         raise
     await writer.drain()
-    if ctx.dry_run or filters.narrowing:
+    if filters.narrowing:
         return
     new_cursor, new_etag = _next_cursor(
         outcome.not_modified, outcome.requests, listing.etag, listing.newest, cursor, etag
     )
-    await ctx.ledger.append(
+    await writer.finish(
         repo,
-        None,
-        [
-            ev.RepositorySynced(
-                cursor=new_cursor,
-                etag=new_etag,
-                issues=len(listing.listed),
-                requests=outcome.requests,
-                not_modified=outcome.not_modified,
-            )
-        ],
-        cycle_id=ctx.cycle_id,
+        ev.RepositorySynced(
+            cursor=new_cursor,
+            etag=new_etag,
+            issues=len(listing.listed),
+            requests=outcome.requests,
+            not_modified=outcome.not_modified,
+        ),
     )
 
 
@@ -459,7 +454,7 @@ class _Listing:
         self.etag: str | None = None  # the first page's
 
     def take(self, page: IssuesListing) -> tuple[list[_Planned], list[_FileJob]]:
-        """The appends and issue.md writes one page calls for (none in a dry run but counted)."""
+        """The appends and issue.md writes one page calls for (the plan; the sink applies it)."""
         ctx, repo, outcome = self._ctx, self._repo, self._outcome
         outcome.requests = page.requests
         outcome.not_modified = page.not_modified
@@ -492,10 +487,7 @@ class _Listing:
                 how = _NEW if view is None else _UPDATE
             else:
                 how = _IF_MISSING  # unchanged: its issue.md only if it went missing
-            if not ctx.dry_run:
-                files.append(_issue_file(ctx, repo, issue, self._policy, how))
-        if ctx.dry_run:
-            _count(outcome, planned, dry_run=True)
+            files.append(_issue_file(ctx, repo, issue, self._policy, how))
         return planned, files
 
 
@@ -514,7 +506,7 @@ _COUNT_KEYS = {
 }
 
 
-def _count(outcome: RepoSync, planned: Sequence[_Planned], dry_run: bool) -> None:
+def _count(outcome: RepoSync, planned: Sequence[_Planned]) -> None:
     """Count what was appended (or, in a dry run, would be)."""
     for p in planned:
         for e in p.events:
@@ -522,10 +514,39 @@ def _count(outcome: RepoSync, planned: Sequence[_Planned], dry_run: bool) -> Non
                 outcome.counts["skipped"] = outcome.counts.get("skipped", 0) + 1
             key = _COUNT_KEYS[e.TYPE]
             outcome.counts[key] = outcome.counts.get(key, 0) + 1
-        if dry_run:
-            outcome.planned.append(
-                f"append {' + '.join(e.TYPE for e in p.events)} to {p.stream_id}"
-            )
+
+
+class _Sink(Protocol):
+    """Where the sync's plan goes: the ledger and the issue.md files (:class:`_PageWriter`), or,
+    in a dry run, the outcome's list of what would be written (:class:`_PlanSink`)."""
+
+    def submit(self, planned: list[_Planned], files: list[_FileJob]) -> None: ...
+
+    async def drain(self, *, quiet: bool = False) -> None: ...
+
+    async def finish(self, repo: str, event: ev.Event) -> None: ...
+
+
+class _PlanSink:
+    """A dry run: the plan is counted and listed (``would append … to …``); nothing is
+    written."""
+
+    def __init__(self, outcome: RepoSync) -> None:
+        self._outcome = outcome
+
+    def submit(self, planned: list[_Planned], files: list[_FileJob]) -> None:
+        _count(self._outcome, planned)
+        for p in planned:
+            self._add(p.stream_id, p.events)
+
+    async def drain(self, *, quiet: bool = False) -> None:
+        return None
+
+    async def finish(self, repo: str, event: ev.Event) -> None:
+        self._add(repo, [event])
+
+    def _add(self, stream_id: str, events: Sequence[ev.Event]) -> None:
+        self._outcome.planned.append(f"append {' + '.join(e.TYPE for e in events)} to {stream_id}")
 
 
 class _PageWriter:
@@ -587,8 +608,12 @@ class _PageWriter:
                     for view in [fresh[p.stream_id]]
                 ]
                 continue
-            _count(self._outcome, planned, dry_run=False)
+            _count(self._outcome, planned)
             return
+
+    async def finish(self, repo: str, event: ev.Event) -> None:
+        """The repository's own event (its cursor), after every page has landed."""
+        await self._ctx.ledger.append(repo, None, [event], cycle_id=self._ctx.cycle_id)
 
     async def drain(self, *, quiet: bool = False) -> None:
         """Wait for everything handed over; raises the first failure unless ``quiet``."""

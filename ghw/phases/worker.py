@@ -41,11 +41,14 @@ from ghw.redact import Redactor, secret_values
 
 __all__ = [
     "StepContext",
+    "StepPlan",
     "StepResult",
     "StepSpec",
     "agent_settings",
+    "budget_holds",
     "failure_event",
     "next_retry_at",
+    "plan_step_phase",
     "retry_policy",
     "run_step_phase",
 ]
@@ -237,28 +240,81 @@ class _Rotor:
                 self.index -= 1
 
 
-async def _hold_over_budget(
+async def budget_holds(
     ctx: PhaseContext, spec: StepSpec, filters: Filters, repos: list[str]
-) -> None:
+) -> list[tuple[IssueView, ev.Held]]:
+    """The ``Held`` events the phase appends before it claims: each ready issue whose recorded
+    cost reached ``budget.per_issue_usd``."""
     limit = ctx.config["budget.per_issue_usd"]
-    if limit is None or ctx.dry_run:
-        return
-    for view in await ctx.ledger.ready_issues(
-        spec.from_states, filters.claim_filters(repos), limit=100000
-    ):
-        if view.cost_usd >= limit:
-            await ctx.ledger.append(
-                view.stream_id,
-                view.version,
-                [
-                    ev.Held(
-                        reason=f"budget: ${view.cost_usd:.4f} spent of ${limit:.4f} per issue",
-                        by="ghw",
-                    )
-                ],
-                cycle_id=ctx.cycle_id,
-            )
-            ctx.reporter.line(f"  {view.stream_id}: held (per-issue budget ${limit:.2f} reached)")
+    if limit is None:
+        return []
+    return [
+        (
+            view,
+            ev.Held(
+                reason=f"budget: ${view.cost_usd:.4f} spent of ${limit:.4f} per issue", by="ghw"
+            ),
+        )
+        for view in await ctx.ledger.ready_issues(
+            spec.from_states, filters.claim_filters(repos), limit=100000
+        )
+        if view.cost_usd >= limit
+    ]
+
+
+def _held_line(ctx: PhaseContext, view: IssueView) -> str:
+    return f"{view.stream_id}: held (per-issue budget ${ctx.config['budget.per_issue_usd']:.2f} reached)"
+
+
+async def _apply_budget_holds(ctx: PhaseContext, holds: list[tuple[IssueView, ev.Held]]) -> None:
+    for view, held in holds:
+        await ctx.ledger.append(view.stream_id, view.version, [held], cycle_id=ctx.cycle_id)
+        ctx.reporter.line(f"  {_held_line(ctx, view)}")
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """What a step phase would do now, in order: the budget holds it would append, then the
+    issues it would claim (oldest first, ``policy.max_new_per_cycle`` applied)."""
+
+    holds: list[tuple[IssueView, ev.Held]]
+    takes: list[IssueView]
+
+
+async def plan_step_phase(
+    ctx: PhaseContext, spec: StepSpec, filters: Filters, repos: list[str]
+) -> StepPlan:
+    holds = await budget_holds(ctx, spec, filters, repos)
+    held = {view.stream_id for view, _ in holds}
+    cap = _new_cap(ctx, spec)
+    new = 0
+    takes: list[IssueView] = []
+    for view in await ctx.ledger.ready_issues(spec.from_states, filters.claim_filters(repos)):
+        if view.stream_id in held:
+            continue
+        if spec.new_from and view.state == spec.new_from:
+            if cap is not None and new >= cap:
+                continue
+            new += 1
+        takes.append(view)
+    return StepPlan(holds, takes)
+
+
+def _show_plan(
+    ctx: PhaseContext, spec: StepSpec, plan: StepPlan, agent_name: str, outcome: PhaseOutcome
+) -> None:
+    """``--dry-run``: the plan, one ``would …`` line per hold and per claim."""
+    lines = [f"would hold {_held_line(ctx, view)}" for view, _ in plan.holds]
+    lines += [
+        f"would {spec.verb or spec.phase} {view.stream_id} ({view.state}) with {agent_name}"
+        for view in plan.takes
+    ]
+    for line in lines:
+        outcome.dry_run.append(line)
+        ctx.reporter.line(f"  {line}")
+    outcome.counts["would_take"] = len(plan.takes)
+    if plan.holds:
+        outcome.counts["would_hold"] = len(plan.holds)
 
 
 async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) -> PhaseOutcome:
@@ -269,28 +325,16 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
     agent_name = ctx.config.agent_for(spec.phase)
     settings = agent_settings(ctx.config, agent_name)
     if ctx.dry_run:
-        ready = await ctx.ledger.ready_issues(spec.from_states, filters.claim_filters(repos))
-        cap = _new_cap(ctx, spec)
-        new = 0
-        for view in ready:
-            if spec.new_from and view.state == spec.new_from:
-                if cap is not None and new >= cap:
-                    continue
-                new += 1
-            line = (
-                f"would {spec.verb or spec.phase} {view.stream_id} ({view.state}) with {agent_name}"
-            )
-            outcome.dry_run.append(line)
-            ctx.reporter.line(f"  {line}")
-        outcome.counts["would_take"] = len(outcome.dry_run)
-        log.info("dry run", repos=len(repos), issues=len(outcome.dry_run))
+        plan = await plan_step_phase(ctx, spec, filters, repos)
+        _show_plan(ctx, spec, plan, agent_name, outcome)
+        log.info("dry run", repos=len(repos), issues=len(plan.takes), holds=len(plan.holds))
         return count_unresolved(ctx, spec.phase, outcome)
     from ghw.agents import ensure_installed
 
     ensure_installed(settings, ctx.environ)
     crashpoint(ctx.environ, "phase_start")
     ctx.caches.mirror_fetches = {}  # each phase run fetches each mirror once (steps._fetched)
-    await _hold_over_budget(ctx, spec, filters, repos)
+    await _apply_budget_holds(ctx, await budget_holds(ctx, spec, filters, repos))
     max_attempts = int(ctx.config["retry.max_attempts"])
     # what claims and takeovers need from the configuration, as values: no phase policy runs
     # inside the ledger's transactions

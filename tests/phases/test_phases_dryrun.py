@@ -7,7 +7,8 @@ import asyncio
 import hashlib
 from pathlib import Path
 
-from phases_kit import Rig, mutating
+import yaml
+from phases_kit import DEMO_SCRIPT, Rig, mutating
 
 
 def _digest(rig: Rig) -> dict[str, str]:
@@ -75,3 +76,27 @@ def test_dry_run_on_a_fresh_install_creates_no_ledger(rig: Rig) -> None:
     assert not list(rig.tmp.rglob("*memory*")) and not Path(":memory:").exists()
     assert not rig.issues_path.exists() or list(rig.issues_path.iterdir()) == []
     assert mutating(rig.hub.control.requests()) == []
+
+
+async def _over_budget(rig: Rig) -> None:
+    script = yaml.safe_load(DEMO_SCRIPT.read_text())
+    script["issues"][1]["plan"]["cost_usd"] = 0.75
+    script["issues"][2]["plan"]["cost_usd"] = 0.25
+    rig.script(script)
+    result, out = await rig.run("sync", "plan", issue_numbers=[1, 2])
+    assert result.ok, out
+
+
+def test_dry_run_shows_the_budget_holds_it_would_make(rig: Rig) -> None:
+    # the plan of a phase is what it would append and claim: a hold for the issue over its
+    # budget, then the claims, without that issue
+    asyncio.run(_over_budget(rig))
+    rig.configure(**{"budget.per_issue_usd": 0.5})
+    before = [asyncio.run(rig.types(n)) for n in (1, 2)]
+    code, out, err = rig.cli_sync("implement", "--dry-run", "--issue", "1-2")
+    assert code == 0, out + err
+    assert "would hold demo/calc#1: held (per-issue budget $0.50 reached)" in out, out
+    assert "would implement demo/calc#2 (planned) with scripted" in out, out
+    assert "would implement demo/calc#1" not in out, out
+    assert [asyncio.run(rig.types(n)) for n in (1, 2)] == before  # nothing appended
+    assert asyncio.run(rig.state(1)) == "planned"
