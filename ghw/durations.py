@@ -7,7 +7,13 @@ from datetime import timedelta
 
 from ghw.errors import InvalidDurationError
 
-__all__ = ["MAX_INTERVAL", "format_duration", "parse_duration", "parse_interval"]
+__all__ = [
+    "ACCEPTED_FORMS",
+    "MAX_INTERVAL",
+    "format_duration",
+    "parse_duration",
+    "parse_interval",
+]
 
 ACCEPTED_FORMS = "45s, 10m, 30m, 1h, 2h, 1d, 7d, 1h30m, 2d12h, 0s (units d h m s, each at most once, in that order)"
 

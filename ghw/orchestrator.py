@@ -23,10 +23,13 @@ from typing import Any, Protocol, TextIO
 import structlog
 
 from ghw import options
+from ghw.agents.env import clean_env
 from ghw.config import Config, config_file_path, load_config
 from ghw.durations import format_duration
 from ghw.errors import ConfigError, GhwError
+from ghw.ledger.records import Holder
 from ghw.logs import get_logger
+from ghw.machine import events as ev
 from ghw.phases import registry
 from ghw.phases.context import Filters, PhaseContext, StreamReporter
 from ghw.phases.outcome import PhaseOutcome, PhaseRunner
@@ -37,12 +40,14 @@ from ghw.streams import silence_stream
 
 __all__ = [
     "BANNERS",
+    "COMPLETED",
     "PHASES",
     "CycleResult",
     "LoopStats",
     "PhaseOutcome",
     "Progress",
     "WorkOrchestrator",
+    "backoff_wait",
 ]
 
 # the phases and their banners, as ghw/phases/registry.py declares them
@@ -312,7 +317,6 @@ class WorkOrchestrator:
         return result
 
     async def _run_phases(self, config: Config, result: CycleResult, *, cycle: bool) -> None:
-        from ghw.machine import events as ev
 
         record = cycle and not self.dry_run
         stream = f"cycle:{result.cycle_id}"
@@ -423,7 +427,6 @@ class WorkOrchestrator:
     def _hook_env(self, config: Config) -> dict[str, str]:
         """Hooks get the agents' clean environment: the base variables and ``hooks.env``,
         never the GitHub token (by name or by value)."""
-        from ghw.agents.env import clean_env
 
         token = github_token(config, self.environ)
         return clean_env(
@@ -626,7 +629,6 @@ def _phase_runner(name: str) -> PhaseRunner:
 
 
 def _this_process() -> dict[str, Any]:
-    from ghw.ledger.records import Holder
 
     holder = Holder.current()
     return {"host": holder.host, "pid": holder.pid, "start": holder.start}

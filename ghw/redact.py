@@ -13,7 +13,13 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["MIN_SECRET_LEN", "SECRET_NAME", "Redactor", "secret_values"]
+__all__ = [
+    "MASK",
+    "MIN_SECRET_LEN",
+    "SECRET_NAME",
+    "Redactor",
+    "secret_values",
+]
 
 # A variable whose name matches is treated as a secret (GITHUB_TOKEN, ANTHROPIC_API_KEY,
 # OPENAI_API_KEY, PGPASSWORD, GHW_WEBHOOKS_SECRET, AWS_SECRET_ACCESS_KEY, …).

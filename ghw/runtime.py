@@ -34,6 +34,7 @@ __all__ = [
 
 
 def github_token(config: Config, environ: Mapping[str, str]) -> str | None:
+    # start-up: ghw.github loads httpx, which only commands that talk to GitHub need
     from ghw.github.auth import resolve_token
 
     return resolve_token(list(config["github.token_env"]), environ)
@@ -84,6 +85,7 @@ async def open_github(
     sleep: Any = None,
     transport: Any = None,
 ) -> AsyncIterator[Any]:
+    # start-up: ghw.github loads httpx, which only commands that talk to GitHub need
     from ghw.github import GitHubClient
 
     token = token or require_github_token(config, environ)

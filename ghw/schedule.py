@@ -14,6 +14,7 @@ _FORMS = f"use five fields, minute hour day month weekday, {_EXAMPLES}"
 
 class CronSchedule:
     def __init__(self, expression: str) -> None:
+        # start-up: croniter is loaded only by a loop with --cron
         from croniter import croniter
 
         if not croniter.is_valid(expression):
@@ -26,6 +27,7 @@ class CronSchedule:
     def next_after(self, moment: datetime) -> datetime:
         """The first matching time strictly after ``moment`` (so times missed while a cycle ran
         are skipped, not queued)."""
+        # start-up: croniter is loaded only by a loop with --cron
         from croniter import CroniterError, croniter
 
         base = moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -30,6 +30,8 @@ happens, so the lists shrink as the moves land.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -91,56 +93,9 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {}
 KNOWN_CYCLES: dict[frozenset[str], str] = {}
 
 
-# Modules whose __all__ leaves out public names they define (helpers, constants, Typer commands,
-# route handlers). No move of issue 14 covers them: each module's owner lists the name in __all__
-# or renames it with a leading underscore, then removes the module here. The message of
-# test_every_module_with_all_keeps_it_complete names the missing names once a module is removed.
-KNOWN_INCOMPLETE_ALL: frozenset[str] = frozenset(
-    {
-        "ghw.agents.claude_code",
-        "ghw.agents.cli",
-        "ghw.agents.codex",
-        "ghw.agents.gemini",
-        "ghw.agents.opencode",
-        "ghw.agents.parsers",
-        "ghw.agents.process",
-        "ghw.agents.scripted_runner",
-        "ghw.cli.config_cmd",
-        "ghw.cli.ledger_cmd",
-        "ghw.cli.main",
-        "ghw.cli.workflow",
-        "ghw.config.loader",
-        "ghw.durations",
-        "ghw.fakehub.errors",
-        "ghw.fakehub.faults",
-        "ghw.fakehub.git_http",
-        "ghw.fakehub.gitrepo",
-        "ghw.fakehub.http_util",
-        "ghw.fakehub.model",
-        "ghw.fakehub.pulls",
-        "ghw.fakehub.render",
-        "ghw.fakehub.reqlog",
-        "ghw.fakehub.routes_api",
-        "ghw.fakehub.routes_control",
-        "ghw.fakehub.server",
-        "ghw.fakehub.store",
-        "ghw.github.core",
-        "ghw.github.errors",
-        "ghw.github.models",
-        "ghw.github.policy",
-        "ghw.ledger.migrations",
-        "ghw.ledger.projection",
-        "ghw.ledger.store",
-        # `Fields` (a type alias) came with f5f225e, after this list was drawn: machine/'s owner.
-        "ghw.machine.table",
-        "ghw.machine.upcast",
-        "ghw.orchestrator",
-        "ghw.phases.steps",
-        "ghw.phases.sync",
-        "ghw.phases.worker",
-        "ghw.redact",
-    }
-)
+# Modules whose __all__ leaves out public names they define: none. A new public name goes into
+# its module's __all__, or gets a leading underscore.
+KNOWN_INCOMPLETE_ALL: frozenset[str] = frozenset()
 
 
 def module_name(path: Path) -> str:
@@ -340,6 +295,18 @@ def _top_level(tree: ast.Module) -> Iterator[ast.stmt]:
             yield node
 
 
+def _target_names(target: ast.expr) -> Iterator[str]:
+    """The names an assignment binds (``a = …``, ``a, b = …``), not those it only reads
+    (``sys.modules[key] = …`` binds nothing)."""
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, ast.Tuple | ast.List):
+        for element in target.elts:
+            yield from _target_names(element)
+    elif isinstance(target, ast.Starred):
+        yield from _target_names(target.value)
+
+
 def _defined(tree: ast.Module) -> set[str]:
     """Names a module defines itself: functions, classes and assigned names (not imports)."""
     names: set[str] = set()
@@ -348,7 +315,7 @@ def _defined(tree: ast.Module) -> set[str]:
             names.add(node.name)
         elif isinstance(node, ast.Assign):
             for target in node.targets:
-                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+                names.update(_target_names(target))
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             names.add(node.target.id)
     return names
@@ -427,3 +394,64 @@ def test_every_module_with_all_keeps_it_complete() -> None:
     assert not gone, f"complete now: remove from KNOWN_INCOMPLETE_ALL: {sorted(gone)}"
     stale = KNOWN_INCOMPLETE_ALL - modules().keys()
     assert not stale, f"no such module: remove from KNOWN_INCOMPLETE_ALL: {sorted(stale)}"
+
+
+# A function-local import defers a module's cost to first use. That is worth it only where
+# start-up time needs it (``ghw --help`` must not load httpx, rich, the agents or fakehub), and the
+# reader should be told so: every one carries a comment naming start-up (or a cycle it would
+# otherwise close, or an optional dependency) on its line or in the three lines above it.
+_LOCAL_IMPORT_REASONS = ("start-up", "startup", "optional", "loaded on first use", "lazy")
+
+
+def _local_imports(module: str) -> Iterator[tuple[int, str]]:
+    path = modules()[module]
+    source = path.read_text()
+    lines = source.splitlines()
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for sub in _import_nodes(node):
+            # a comment on the import's line or just above it, or at the top of the function
+            window = lines[max(0, sub.lineno - 4) : sub.lineno]
+            window += lines[node.lineno - 1 : node.lineno + 3]
+            if not any(r in line.lower() for line in window for r in _LOCAL_IMPORT_REASONS):
+                yield sub.lineno, lines[sub.lineno - 1].strip()
+
+
+def test_function_local_imports_say_why() -> None:
+    bad = [
+        f"{modules()[m].relative_to(ROOT)}:{n}: {text}"
+        for m in sorted(modules())
+        for n, text in _local_imports(m)
+    ]
+    assert not bad, (
+        "function-local imports without a comment saying start-up time (or an optional "
+        "dependency) needs them; import at module level, or say why:\n  " + "\n  ".join(bad)
+    )
+
+
+# What the deferred imports buy: the modules `ghw` does not load until a command needs them.
+DEFERRED_AT_START_UP = (
+    "httpx",
+    "croniter",
+    "transitions",
+    "ghw.github.client",
+    "ghw.git",
+    "ghw.runtime",
+    "ghw.orchestrator",
+    "ghw.fakehub.hub",
+    "ghw.fakehub.server",
+    "ghw.ledger.replay",
+    "ghw.ledger.backup",
+)
+
+
+def test_start_up_leaves_the_deferred_modules_unloaded() -> None:
+    code = (
+        "import sys, ghw.cli.main\n"
+        f"print(','.join(m for m in {DEFERRED_AT_START_UP!r} if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.strip()
+    assert out == "", f"loaded by `import ghw.cli.main` although deferred: {out}"

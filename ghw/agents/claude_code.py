@@ -15,7 +15,12 @@ from ghw.agents.cli import SubprocessAgent
 from ghw.agents.parsers import StreamParser
 from ghw.agents.parsers.claude import ClaudeStreamParser
 
-__all__ = ["READ_ONLY_DISALLOWED", "ClaudeCodeAgent"]
+__all__ = [
+    "PIN",
+    "QUIET_ENV",
+    "READ_ONLY_DISALLOWED",
+    "ClaudeCodeAgent",
+]
 
 PIN = "2.1.197"  # the newest release that runs on Node 20; the one ghw's tests drive
 # Bash can write anything; worktrees write .git; subagents (Task/Agent) could carry writing tools.

@@ -36,9 +36,12 @@ from ghw.agents.process import run_process
 from ghw.agents.transcript import Redactor, TranscriptWriter
 from ghw.errors import GhwError
 
-__all__ = ["SubprocessAgent", "throwaway_copy"]
+__all__ = [
+    "SubprocessAgent",
+    "throwaway_copy",
+]
 
-log = structlog.get_logger("ghw.agents")
+_log = structlog.get_logger("ghw.agents")
 
 _STDERR_TAIL = 20
 
@@ -186,7 +189,7 @@ class SubprocessAgent:
                 try:
                     req.on_event(ev)
                 except Exception:  # a broken callback must not stop the pipe being read
-                    log.exception("agent_event_callback_failed", agent=self.name)
+                    _log.exception("agent_event_callback_failed", agent=self.name)
 
         def on_stdout(line: str) -> None:
             line = redact(line)
@@ -247,7 +250,7 @@ class SubprocessAgent:
             error_kind=parsed.error_kind,
         )
         sha = transcript.close()
-        log.info(
+        _log.info(
             "agent_finished",
             agent=self.name,
             phase=req.phase,

@@ -13,7 +13,10 @@ from ghw.agents.cli import SubprocessAgent
 from ghw.agents.parsers import StreamParser
 from ghw.agents.parsers.codex import CodexStreamParser
 
-__all__ = ["CodexAgent"]
+__all__ = [
+    "PIN",
+    "CodexAgent",
+]
 
 PIN = "0.169.0"
 

@@ -14,7 +14,10 @@ from ghw.agents.cli import SubprocessAgent
 from ghw.agents.parsers import StreamParser
 from ghw.agents.parsers.gemini import GeminiStreamParser
 
-__all__ = ["GeminiAgent"]
+__all__ = [
+    "PIN",
+    "GeminiAgent",
+]
 
 PIN = "0.61.0"
 

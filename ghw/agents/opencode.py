@@ -12,7 +12,11 @@ from ghw.agents.cli import SubprocessAgent
 from ghw.agents.parsers import StreamParser
 from ghw.agents.parsers.opencode import OpencodeStreamParser
 
-__all__ = ["OpencodeAgent"]
+__all__ = [
+    "PIN",
+    "QUIET_ENV",
+    "OpencodeAgent",
+]
 
 PIN = "1.18.33"
 

@@ -39,7 +39,7 @@ __all__ = [
     "run_process",
 ]
 
-log = structlog.get_logger("ghw.agents.process")
+_log = structlog.get_logger("ghw.agents.process")
 
 # A single line longer than this is passed on in pieces rather than held in memory forever.
 MAX_LINE_BYTES = 64 * 1024 * 1024
@@ -237,7 +237,7 @@ async def run_process(
     )
     pgid = proc.pid  # setsid() made the child the leader of a new session and group
     start = process_start_time(proc.pid)
-    log.debug("agent_spawned", pid=proc.pid, pgid=pgid, program=os.path.basename(argv[0]))
+    _log.debug("agent_spawned", pid=proc.pid, pgid=pgid, program=os.path.basename(argv[0]))
     tasks: list[asyncio.Task[None]] = []
     timed_out = stopped = False
     try:

@@ -39,7 +39,18 @@ else:  # run by path: load only the script module, not the ghw.agents package (0
     Edit, EditError, PhaseEntry = _mod.Edit, _mod.EditError, _mod.PhaseEntry
     ScriptError, apply_edit, load_script = _mod.ScriptError, _mod.apply_edit, _mod.load_script
 
-__all__ = ["default_entry", "main"]
+__all__ = [
+    "DEFAULT_FILE",
+    "Edit",
+    "EditError",
+    "PhaseEntry",
+    "ScriptError",
+    "apply_edit",
+    "default_entry",
+    "load_script",
+    "main",
+    "run",
+]
 
 DEFAULT_FILE = "GHW_SCRIPTED.md"
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+import yaml  # here, not at the top: a run without a script never pays for it
+
 from ghw.phase_names import AGENT_PHASE_NAMES
 
 __all__ = [
@@ -188,7 +190,6 @@ def load_script(path: Path) -> Script:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScriptError(f"cannot read scripted-agent script {path}: {exc}") from exc
-    import yaml  # here, not at the top: a run without a script never pays for it
 
     try:
         data = yaml.safe_load(text)

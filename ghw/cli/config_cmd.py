@@ -7,8 +7,15 @@ from typing import Annotated
 import typer
 
 from ghw.cli.context import app_context
+from ghw.errors import ConfigError
 
-__all__ = ["app"]
+__all__ = [
+    "JsonOpt",
+    "app",
+    "config_set",
+    "config_show",
+    "config_validate",
+]
 
 app = typer.Typer(help="Show, validate and edit the configuration.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
@@ -40,6 +47,7 @@ def config_show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 def config_validate(ctx: typer.Context) -> None:
     """Check the configuration and the files it names (prompt templates, agent scripts) for
     every phase; exit 2 with the file, line, key and fix when something is wrong."""
+    # start-up: loaded on first use, not by every command
     from ghw.phases.preflight import check_all_files
 
     app_ctx = app_context(ctx)
@@ -60,8 +68,8 @@ def config_set(
 ) -> None:
     """Set KEY to VALUE in the config file, keeping its comments where it can. The whole file
     is checked first: a value that would make it invalid is refused and the file is unchanged."""
+    # start-up: loaded on first use, not by every command
     from ghw.config.edit import set_key
-    from ghw.errors import ConfigError
     from ghw.phases.preflight import check_all_files
 
     app_ctx = app_context(ctx)

@@ -18,10 +18,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 
 from ghw.cli.context import AppContext, make_directory
 from ghw.cli.render import history_lines
+from ghw.cli.workflow import check_agents_installed
 from ghw.errors import UsageError
+from ghw.ledger.store import Ledger
+from ghw.logs import configure_logging
 
 __all__ = ["DEMO_REPO", "DEMO_TOKEN", "demo_environ", "model_env", "register", "run_demo"]
 
@@ -78,8 +82,8 @@ def model_env(agent: str, environ: Mapping[str, str]) -> dict[str, str]:
 def _write_config(
     path: Path, directory: Path, api_url: str, agent: str, environ: Mapping[str, str]
 ) -> None:
-    import yaml
 
+    # start-up: loaded on first use, not by every command
     from ghw.config.edit import write_atomic
     from ghw.fakehub import demo_dir
 
@@ -122,10 +126,9 @@ def run_demo(
     environ: Mapping[str, str] | None = None,
 ) -> int:
     """Run the demo in ``directory``; returns the exit code."""
+    # start-up: loaded on first use, not by every command
     from ghw.cli.progress import terminal_progress
-    from ghw.cli.workflow import check_agents_installed
     from ghw.fakehub import FakeHub
-    from ghw.logs import configure_logging
     from ghw.orchestrator import WorkOrchestrator
 
     app_ctx = app_ctx or AppContext()
@@ -170,7 +173,6 @@ def run_demo(
 
 
 async def _summary(app_ctx: AppContext, config: Any, new_urls: list[str]) -> None:
-    from ghw.ledger.store import Ledger
 
     ledger = await Ledger.open(config.ledger_path, readonly=True)
     try:
@@ -200,7 +202,6 @@ async def _summary(app_ctx: AppContext, config: Any, new_urls: list[str]) -> Non
 
 def _show_history(app_ctx: AppContext, config_path: Path, ledger_path: Path) -> None:
     """What `ghw history` prints for the demo's first issue (the same printer)."""
-    from ghw.ledger.store import Ledger
 
     issue = f"{DEMO_REPO}#1"
     app_ctx.echo(f"History of {issue} (ghw --config {config_path} history {issue}):")

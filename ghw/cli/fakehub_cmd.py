@@ -62,6 +62,7 @@ def serve(
 
         ghw fakehub serve --port 8123 --data ./hub --seed seed.yaml
     """
+    # start-up: fakehub's server loads only for `ghw fakehub serve`
     from ghw.fakehub.hub import FakeHub
     from ghw.fakehub.seed import SeedError
 

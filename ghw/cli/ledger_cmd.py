@@ -10,8 +10,13 @@ import typer
 
 from ghw.cli.context import app_context
 from ghw.errors import LedgerUnusableError
+from ghw.ledger.store import Ledger
 
-__all__ = ["app"]
+__all__ = [
+    "app",
+    "ledger_backup",
+    "ledger_init",
+]
 
 app = typer.Typer(help="Create or back up the ledger.", no_args_is_help=True)
 
@@ -24,7 +29,6 @@ def ledger_init(ctx: typer.Context) -> None:
     """Create the ghw schema in the configured ledger (a missing or empty file); the config file
     is not touched. Every other command refuses an empty or foreign file instead of creating one
     over it."""
-    from ghw.ledger.store import Ledger
 
     app_ctx = app_context(ctx)
     config = app_ctx.load_config()
@@ -73,6 +77,7 @@ def ledger_backup(
 ) -> None:
     """Copy the ledger to DEST: a consistent snapshot, safe while ghw runs (SQLite's online
     backup; the WAL is included)."""
+    # start-up: loaded on first use, not by every command
     from ghw.ledger.backup import backup_ledger
 
     app_ctx = app_context(ctx)

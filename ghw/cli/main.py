@@ -5,28 +5,71 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import socket
 import sys
+import traceback
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import click
 import typer
+import yaml
 
+from ghw import __version__
+from ghw.cli.config_cmd import app as config_app
 from ghw.cli.context import (
     AppContext,
     StdoutClosed,
     app_context,
     make_directory,
 )
+from ghw.cli.demo import register as register_demo
+from ghw.cli.fakehub_cmd import app as fakehub_app
+from ghw.cli.ledger_cmd import app as ledger_app
 from ghw.cli.render import counts_text, history_json, history_lines, tidy_help
+from ghw.cli.workflow import register
 from ghw.errors import GhwError, IllegalTransitionError, UsageError
-from ghw.ledger.records import ReplayReport
-from ghw.machine.events import Held, LoopHeld, LoopReleased, Released, RetryRequested
+from ghw.ledger.records import Holder, ReplayReport
+from ghw.ledger.store import default_is_alive
+from ghw.machine.events import (
+    Held,
+    LoopHeld,
+    LoopReleased,
+    Released,
+    RepositoryAdded,
+    RepositoryRemoved,
+    RetryRequested,
+)
+from ghw.machine.states import FAILED, State
 from ghw.refs import MAX_ISSUE_NUMBER, parse_issue_ref, validate_repo_or_pattern
 from ghw.streams import silence_stream
 
-__all__ = ["app", "main"]
+__all__ = [
+    "CONFIG_TEMPLATE",
+    "EXIT_STDOUT_CLOSED",
+    "GLOBAL_FLAGS",
+    "GLOBAL_VALUE_OPTIONS",
+    "HELP_EXAMPLES",
+    "JsonOpt",
+    "RepoOpt",
+    "app",
+    "cycle_status",
+    "history",
+    "hoist_global_options",
+    "hold",
+    "init",
+    "main",
+    "release",
+    "replay",
+    "repo_add",
+    "repo_app",
+    "repo_list",
+    "repo_remove",
+    "retry",
+    "status",
+]
 
 app = typer.Typer(
     name="ghw",
@@ -54,11 +97,6 @@ app.add_typer(repo_app, name="repo")
 
 
 def _mount() -> None:
-    from ghw.cli.config_cmd import app as config_app
-    from ghw.cli.demo import register as register_demo
-    from ghw.cli.fakehub_cmd import app as fakehub_app
-    from ghw.cli.ledger_cmd import app as ledger_app
-    from ghw.cli.workflow import register
 
     register(app)
     register_demo(app)
@@ -84,7 +122,6 @@ def _run(coro: Any) -> Any:
 def _show_version(ctx: typer.Context, value: bool) -> None:
     if not value:
         return
-    from ghw import __version__
 
     obj = ctx.obj if isinstance(ctx.obj, AppContext) else AppContext()
     obj.echo(f"ghw {__version__}")
@@ -175,6 +212,7 @@ def init(
             "ghw init needs --issues-path DIR (where ghw keeps issue files, workspaces and its ledger)"
         )
     issues_dir = Path(chosen).expanduser().resolve()
+    # start-up: loaded on first use, not by every command
     from ghw.config.edit import write_atomic
 
     make_directory(issues_dir, "--issues-path", "issue files, workspaces and the ledger")
@@ -204,7 +242,6 @@ def init(
 
 
 def _yaml_str(text: str) -> str:
-    import yaml
 
     return yaml.safe_dump(text, default_flow_style=True).strip().removesuffix("\n...").strip()
 
@@ -215,7 +252,6 @@ def _yaml_str(text: str) -> str:
 @repo_app.command("add", epilog="Example:\n\n  ghw repo add octocat/hello-world")
 def repo_add(ctx: typer.Context, name: Annotated[str, typer.Argument(help="owner/name")]) -> None:
     """Register a repository."""
-    from ghw.machine.events import RepositoryAdded
 
     app_ctx = app_context(ctx)
     name = validate_repo_or_pattern(name)  # lower-cased: GitHub's names are case-insensitive
@@ -237,7 +273,6 @@ def repo_remove(
     ctx: typer.Context, name: Annotated[str, typer.Argument(help="owner/name")]
 ) -> None:
     """Unregister a repository (its issues and history stay in the ledger)."""
-    from ghw.machine.events import RepositoryRemoved
 
     app_ctx = app_context(ctx)
     name = validate_repo_or_pattern(name)
@@ -326,11 +361,6 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 
 async def _status_data(app_ctx: AppContext, config: Any) -> dict[str, Any]:
-    import socket
-    from datetime import UTC, datetime
-
-    from ghw.ledger.store import default_is_alive
-    from ghw.machine.states import FAILED
 
     host = socket.gethostname()
     registered = set(_config_repos(config))
@@ -417,8 +447,6 @@ async def _status_data(app_ctx: AppContext, config: Any) -> dict[str, Any]:
 def cycle_status(cycle: Any, host: str) -> str:
     """``running``, ``ok``, ``failed``, ``interrupted`` (Ctrl+C/SIGTERM, ended cleanly) or
     ``aborted`` (no CycleCompleted, and the process that ran it is gone: killed, crashed)."""
-    from ghw.ledger.records import Holder
-    from ghw.ledger.store import default_is_alive
 
     if cycle.ended is None:
         who = getattr(cycle, "holder", None) or {}
@@ -438,7 +466,6 @@ def _print_status(app_ctx: AppContext, data: dict[str, Any], *, exists: bool) ->
     app_ctx.echo(f"ledger {data['ledger']}")
     if data.get("loop_held"):
         app_ctx.echo("loop: HELD (ghw release --all resumes it)")
-    from ghw.machine.states import State
 
     order = {s.value: i for i, s in enumerate(State)}
     app_ctx.echo("Issues per state:")
@@ -537,6 +564,7 @@ def replay(
     as_json: JsonOpt = False,
 ) -> None:
     """Rebuild projections from the events alone (or prove they match)."""
+    # start-up: loaded on first use, not by every command
     from ghw.ledger.replay import replay as run_replay
 
     app_ctx = app_context(ctx)
@@ -783,7 +811,6 @@ def main(argv: Sequence[str] | None = None, *, context: AppContext | None = None
     except Exception:
         # a bug: the traceback is worth having, as plain text without local variables, and
         # scrubbed of secrets like every other line ghw prints (warn redacts)
-        import traceback
 
         app_ctx.warn(
             "internal error (a bug in ghw; please report it with the lines below):\n"

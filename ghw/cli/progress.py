@@ -7,6 +7,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from rich.console import Console
+
 __all__ = ["TtyProgress", "terminal_progress"]
 
 
@@ -28,7 +30,6 @@ class TtyProgress:
     running now. Kept deliberately simple: it follows the reporter's own lines."""
 
     def __init__(self, stream: TextIO, environ: Mapping[str, str]) -> None:
-        from rich.console import Console
 
         self.console = Console(
             file=stream,

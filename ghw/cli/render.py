@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import click
+
 from ghw.ledger.records import StoredEvent
 from ghw.machine import events as ev
 
@@ -203,7 +205,6 @@ def tidy_help(command: Any, examples: dict[str, str] | None = None, path: str = 
 
     ``examples`` maps a command path (``"config show"``; ``""`` for the root) to an examples
     epilog for commands whose help has none yet."""
-    import click
 
     for param in getattr(command, "params", ()):
         if not isinstance(param, click.Option):

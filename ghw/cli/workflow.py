@@ -11,11 +11,30 @@ from typing import Annotated, Any
 
 import typer
 
+from ghw import options
+from ghw.agents import check_agents, ensure_installed, known_agents
 from ghw.cli.context import AppContext, app_context, check_ledger_path
 from ghw.errors import ConfigError
+from ghw.logs import get_logger
 from ghw.phases import registry
+from ghw.phases.worker import agent_settings
 
-__all__ = ["register"]
+__all__ = [
+    "MAX_PARALLELISM",
+    "AgentOpt",
+    "DryRunOpt",
+    "IssueOpt",
+    "LabelOpt",
+    "ParOpt",
+    "PhasesOpt",
+    "RepoOpt",
+    "RunOptions",
+    "SinceOpt",
+    "check_agents_installed",
+    "normalize_labels",
+    "register",
+    "with_run_options",
+]
 
 RepoOpt = Annotated[
     list[str] | None,
@@ -113,6 +132,7 @@ def normalize_labels(values: list[str] | None) -> list[str]:
 
 
 def _orchestrator(app_ctx: AppContext, phases: str | tuple[str, ...], opts: RunOptions) -> Any:
+    # start-up: loaded on first use, not by every command
     from ghw.cli.progress import terminal_progress
     from ghw.orchestrator import WorkOrchestrator
 
@@ -137,8 +157,6 @@ def check_agents_installed(
 ) -> None:
     """A configured agent whose CLI is missing is an error (exit 2) before any work starts,
     only for the phases that will run it."""
-    from ghw.agents import ensure_installed
-    from ghw.phases.worker import agent_settings
 
     for phase in phases:
         if phase in registry.AGENT_PHASES:
@@ -147,7 +165,6 @@ def check_agents_installed(
 
 def _prepare(app_ctx: AppContext, orch: Any) -> Any:
     """Everything that can be wrong before any work: exit 2, nothing written to the ledger."""
-    from ghw.logs import get_logger
 
     try:
         # configuration errors, a missing GitHub token and missing prompt or script files:
@@ -236,7 +253,6 @@ def register(app: typer.Typer) -> None:
         opts: RunOptions,
     ) -> None:
         """Run cycles until interrupted: --every waits after each cycle; --cron follows a schedule."""
-        from ghw import options
 
         options.schedule(every, cron)  # validated before any work, as the loop will read it
         app_ctx = app_context(ctx)
@@ -263,8 +279,6 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Configured agents and whether their CLIs are installed (version, how to install)."""
-        from ghw.agents import check_agents, known_agents
-        from ghw.phases.worker import agent_settings
 
         app_ctx = app_context(ctx)
         config = app_ctx.load_config()

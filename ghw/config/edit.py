@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from ghw.config.loader import Config, _Where, load_config, parse_value, yaml_error
+from ghw.config.loader import Config, _unknown, _Where, load_config, parse_value, yaml_error
 from ghw.config.schema import spec_for
 from ghw.errors import ConfigError
 
@@ -79,8 +79,6 @@ def set_key(path: Path, key: str, raw: str) -> Config:
     first: when it would not load, ConfigError says why and the file is left unchanged."""
     spec = spec_for(key)
     if spec is None:
-        from ghw.config.loader import _unknown
-
         raise _unknown(key, _Where("command line"), ())
     if spec.kind == "map":
         raise ConfigError(

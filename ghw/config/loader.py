@@ -35,6 +35,7 @@ from ghw.phase_names import AGENT_PHASE_NAMES
 from ghw.refs import validate_repo_or_pattern
 
 __all__ = [
+    "PHASES",
     "Config",
     "config_file_path",
     "describe_source",
@@ -42,6 +43,7 @@ __all__ = [
     "load_config",
     "parse_value",
     "redact_value",
+    "yaml_error",
 ]
 
 PHASES = AGENT_PHASE_NAMES  # the phases that run an agent (ghw/phase_names.py)

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ApiError", "not_found", "validation_failed"]
+__all__ = [
+    "DOCS",
+    "ApiError",
+    "not_found",
+    "validation_failed",
+]
 
 DOCS = "https://docs.github.com/rest"
 

@@ -30,7 +30,13 @@ from typing import Any
 
 from ghw.fakehub.errors import validation_failed
 
-__all__ = ["Fault", "FaultRegistry"]
+__all__ = [
+    "DROPS",
+    "KINDS",
+    "WHEN",
+    "Fault",
+    "FaultRegistry",
+]
 
 KINDS = (
     "status",

@@ -20,7 +20,12 @@ from ghw.fakehub.auth import token_from_header
 from ghw.fakehub.gitrepo import git_env
 from ghw.fakehub.store import Store
 
-__all__ = ["GIT_PATH", "GitHttpResult", "serve_git"]
+__all__ = [
+    "CHUNK",
+    "GIT_PATH",
+    "GitHttpResult",
+    "serve_git",
+]
 
 GIT_PATH = re.compile(
     r"^/(?P<owner>[^/]+)/(?P<repo>[^/]+?)(?:\.git)?"

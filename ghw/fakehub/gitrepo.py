@@ -13,7 +13,12 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["GitError", "GitRepo", "git_env"]
+__all__ = [
+    "FAKEHUB_IDENT",
+    "GitError",
+    "GitRepo",
+    "git_env",
+]
 
 FAKEHUB_IDENT = ("fakehub", "fakehub@127.0.0.1")
 

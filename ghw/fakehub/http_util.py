@@ -15,9 +15,17 @@ from urllib.parse import parse_qsl, unquote, urlencode
 from ghw.fakehub.errors import ApiError
 from ghw.fakehub.render import dumps
 
-__all__ = ["Request", "Response", "Router", "json_response", "paginate"]
+__all__ = [
+    "Handler",
+    "Request",
+    "Response",
+    "Router",
+    "json_response",
+    "page_args",
+    "paginate",
+]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 @dataclass(slots=True)
@@ -121,7 +129,7 @@ def _page_url(base: str, req: Request, page: int) -> str:
     return f"{base}{req.path}?{urlencode(pairs, safe=':,/')}"
 
 
-def paginate(base_url: str, req: Request, items: Sequence[T]) -> tuple[Sequence[T], str | None]:
+def paginate(base_url: str, req: Request, items: Sequence[_T]) -> tuple[Sequence[_T], str | None]:
     """The page of ``items`` the request asks for, and GitHub's ``Link`` header for it.
 
     Links are absolute, keep every other query parameter, and come in GitHub's order

@@ -11,6 +11,8 @@ from ghw.fakehub.errors import ApiError, validation_failed
 from ghw.fakehub.model import Issue, Repo
 
 __all__ = [
+    "CREATE_DOCS",
+    "association_for",
     "close_pull",
     "closing_references",
     "create_pull",

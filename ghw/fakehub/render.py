@@ -26,7 +26,11 @@ from ghw.fakehub.model import (
 )
 from ghw.fakehub.store import Store
 
-__all__ = ["Renderer", "dumps"]
+__all__ = [
+    "REPO_URL_TEMPLATES",
+    "Renderer",
+    "dumps",
+]
 
 
 # (field prefix, path under the repository's API URL) for full-repository's URL templates.

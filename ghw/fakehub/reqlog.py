@@ -12,7 +12,11 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["RequestLog", "redact_headers"]
+__all__ = [
+    "SECRET_HEADERS",
+    "RequestLog",
+    "redact_headers",
+]
 
 SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie"}
 

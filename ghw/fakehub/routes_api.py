@@ -12,7 +12,32 @@ from ghw.fakehub.pulls import association_for, create_pull, live_shas, pull_diff
 from ghw.fakehub.render import dumps
 from ghw.fakehub.reviews import add_review, api_review_spec, comment_positions
 
-__all__ = ["build_api_router"]
+__all__ = [
+    "DOCS_ISSUE",
+    "DOCS_ORG_REPOS",
+    "DOCS_PULL",
+    "DOCS_REPO",
+    "DOCS_STATUS",
+    "DOCS_USER_REPOS",
+    "build_api_router",
+    "create_comment",
+    "create_review",
+    "get_combined_status",
+    "get_issue",
+    "get_pull",
+    "get_rate_limit",
+    "get_repo",
+    "get_user",
+    "list_check_runs",
+    "list_comments",
+    "list_issues",
+    "list_org_repos",
+    "list_pulls",
+    "list_review_comments",
+    "list_reviews",
+    "list_user_repos",
+    "post_pull",
+]
 
 DOCS_REPO = "https://docs.github.com/rest/repos/repos#get-a-repository"
 DOCS_ISSUE = "https://docs.github.com/rest/issues/issues#get-an-issue"

@@ -21,7 +21,39 @@ from ghw.fakehub.pulls import close_pull, merge_pull
 from ghw.fakehub.reviews import REVIEW_STATES, ReviewSpec, add_review, line_comments
 from ghw.fakehub.store import IssueSpec
 
-__all__ = ["PREFIX", "build_control_router"]
+__all__ = [
+    "PREFIX",
+    "SETTINGS",
+    "add_comment",
+    "add_fault",
+    "add_labels",
+    "add_review_route",
+    "build_control_router",
+    "bulk_create_issues",
+    "check_run_route",
+    "clear_faults",
+    "clear_requests",
+    "close_issue",
+    "close_pull_route",
+    "create_issue",
+    "create_owner",
+    "create_repo",
+    "delete_fault",
+    "edit_issue",
+    "get_clock",
+    "get_settings",
+    "health",
+    "list_faults",
+    "list_requests",
+    "merge_pull_route",
+    "push_files",
+    "remove_label",
+    "reopen_issue",
+    "set_api_user",
+    "set_clock",
+    "set_settings",
+    "status_route",
+]
 
 PREFIX = "/_fakehub"
 

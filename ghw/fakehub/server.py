@@ -36,7 +36,12 @@ from ghw.fakehub.reqlog import redact_headers
 from ghw.fakehub.routes_api import build_api_router
 from ghw.fakehub.routes_control import PREFIX, build_control_router
 
-__all__ = ["FakeHubServer"]
+__all__ = [
+    "RATE_DOCS",
+    "REASONS",
+    "SECONDARY_DOCS",
+    "FakeHubServer",
+]
 
 RATE_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
 SECONDARY_DOCS = (

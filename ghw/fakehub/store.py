@@ -29,7 +29,14 @@ from ghw.fakehub.errors import ApiError, validation_failed
 from ghw.fakehub.gitrepo import GitRepo
 from ghw.fakehub.model import ASSOCIATIONS, Comment, Issue, Owner, PullInfo, Repo
 
-__all__ = ["IssueSpec", "Store", "check_association"]
+__all__ = [
+    "FORMAT_VERSION",
+    "STATE_FILE",
+    "STATE_REASONS",
+    "IssueSpec",
+    "Store",
+    "check_association",
+]
 
 STATE_FILE = "fakehub.json"
 FORMAT_VERSION = 1

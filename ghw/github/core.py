@@ -43,14 +43,18 @@ from ghw.github.policy import (
     reached_server,
 )
 
-__all__ = ["API_VERSION", "DEFAULT_ACCEPT", "GitHubHTTP"]
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_ACCEPT",
+    "GitHubHTTP",
+]
 
 API_VERSION = "2022-11-28"
 DEFAULT_ACCEPT = "application/vnd.github+json"
 # A 5xx may carry Retry-After; we honour it only up to this, beyond it our own back-off rules.
 _MAX_SERVER_RETRY_AFTER = 60.0
 
-log = structlog.get_logger("ghw.github")
+_log = structlog.get_logger("ghw.github")
 
 
 class GitHubHTTP:
@@ -198,7 +202,7 @@ class GitHubHTTP:
                     continue
                 raise err from exc
             status = resp.status_code
-            log.debug("github.request", method=method, path=path, status=status)
+            _log.debug("github.request", method=method, path=path, status=status)
             if status in (403, 429):
                 body = _error_body(resp)
                 decision = classify_rate_limit(
@@ -293,7 +297,7 @@ class GitHubHTTP:
                 note=f"{wait:.0f}s away, more than github.max_rate_wait "
                 f"({self._max_rate_wait:.0f}s)",
             )
-        log.warning(
+        _log.warning(
             "github.rate_limited", kind=decision.kind, path=path, wait_seconds=round(wait, 1)
         )
         if self._on_rate_limit_wait is not None:
@@ -322,7 +326,7 @@ class GitHubHTTP:
         delay = backoff_delay(attempt, self._rng)
         if retry_after is not None and retry_after <= _MAX_SERVER_RETRY_AFTER:
             delay = max(delay, retry_after)
-        log.info(
+        _log.info(
             "github.retry", method=method, path=path, reason=reason, attempt=attempt, delay=delay
         )
         await self._sleep(delay)

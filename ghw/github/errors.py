@@ -38,6 +38,7 @@ __all__ = [
     "ServerError",
     "UnauthorizedError",
     "ValidationFailedError",
+    "error_for_status",
 ]
 
 

@@ -36,10 +36,10 @@ __all__ = [
     "is_bot_account",
 ]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
-def _need(raw: Mapping[str, Any], key: str, kind: type[T] | tuple[type, ...], what: str) -> T:
+def _need(raw: Mapping[str, Any], key: str, kind: type[_T] | tuple[type, ...], what: str) -> _T:
     value = raw.get(key) if isinstance(raw, Mapping) else None
     # bool is an int subclass; a number field holding True is a shape error, not a number.
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
@@ -47,7 +47,7 @@ def _need(raw: Mapping[str, Any], key: str, kind: type[T] | tuple[type, ...], wh
     return value  # type: ignore[return-value]
 
 
-def _opt(raw: Mapping[str, Any], key: str, kind: type[T] | tuple[type, ...]) -> T | None:
+def _opt(raw: Mapping[str, Any], key: str, kind: type[_T] | tuple[type, ...]) -> _T | None:
     value = raw.get(key)
     return value if isinstance(value, kind) else None  # type: ignore[return-value]
 
@@ -304,7 +304,7 @@ class IssuesListing:
 
 
 @dataclass(frozen=True)
-class Listing(Generic[T]):
+class Listing(Generic[_T]):
     """Every item of a paginated listing, and how to ask again cheaply.
 
     ``etag`` is what the next conditional request sends: the page's ETag when the listing was
@@ -312,7 +312,7 @@ class Listing(Generic[T]):
     and comments grow at the end). ``not_modified`` means the 304 came and ``items`` is empty.
     """
 
-    items: tuple[T, ...]
+    items: tuple[_T, ...]
     etag: str | None
     not_modified: bool
     requests: int
@@ -326,10 +326,10 @@ class CheckRunsListing(Listing["CheckRun"]):
 
 
 @dataclass(frozen=True)
-class Fetched(Generic[T]):
+class Fetched(Generic[_T]):
     """One conditional read: ``value`` is None exactly when ``not_modified`` (a 304)."""
 
-    value: T | None
+    value: _T | None
     etag: str | None
     not_modified: bool
 

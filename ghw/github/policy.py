@@ -22,6 +22,8 @@ import httpx
 
 __all__ = [
     "MUTATING_METHODS",
+    "PRIMARY_MARGIN",
+    "SECONDARY_FALLBACK_WAIT",
     "RateLimitDecision",
     "backoff_delay",
     "classify_rate_limit",

@@ -15,6 +15,7 @@ from ghw.errors import LedgerError, LedgerTooNewError, LedgerUnusableError
 
 __all__ = [
     "MIGRATIONS",
+    "REBUILT_AT",
     "SCHEMA_VERSION",
     "check_creatable",
     "check_readable",

@@ -23,6 +23,7 @@ from ghw.machine.view import VIEW_FIELDS, IssueView
 __all__ = [
     "APPLIERS",
     "CYCLE_COLUMNS",
+    "FROM_ROW",
     "ISSUE_COLUMNS",
     "LOOP_COLUMNS",
     "PROJECTION_TABLES",

@@ -66,7 +66,13 @@ from ghw.machine.fold import apply, stream_kind
 from ghw.machine.states import FAILED, RUNNING, STEP_OF_RUNNING
 from ghw.machine.view import IssueView
 
-__all__ = ["EVENT_COLUMNS", "Ledger", "format_ts", "utcnow"]
+__all__ = [
+    "EVENT_COLUMNS",
+    "Ledger",
+    "default_is_alive",
+    "format_ts",
+    "utcnow",
+]
 
 _EVENT_SELECT = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
 

@@ -16,6 +16,7 @@ class _Model:
 
 def build_machine(*, graph: bool = False) -> Any:
     """The table as a ``transitions`` machine; construction checks every state it names."""
+    # start-up: transitions (an optional dependency) only draws the state diagram
     from transitions import Machine
     from transitions.extensions import GraphMachine
 

@@ -30,6 +30,7 @@ __all__ = [
     "STEP_START",
     "TRANSITIONS",
     "Rule",
+    "S",
     "expand",
 ]
 

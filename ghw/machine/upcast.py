@@ -12,7 +12,11 @@ from typing import Any
 
 from ghw.machine.events import EVENT_TYPES
 
-__all__ = ["UPCASTERS", "upcast"]
+__all__ = [
+    "UPCASTERS",
+    "Upcaster",
+    "upcast",
+]
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 

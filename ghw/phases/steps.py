@@ -7,6 +7,7 @@ already have made (the PR by its head branch, the comment by its hidden marker).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from collections.abc import Callable
@@ -38,7 +39,11 @@ __all__ = [
     "IMPLEMENT",
     "PLAN",
     "REVIEW",
+    "VERDICTS",
+    "RepoInfo",
     "parse_verdict",
+    "pr_key",
+    "repo_info",
     "run_implement",
     "run_plan",
     "run_review",
@@ -71,6 +76,7 @@ def _token(ctx: PhaseContext) -> str | None:
 
 
 def _workspace(ctx: PhaseContext, repo: str, number: int, *, keep: bool = False) -> Any:
+    # start-up: ghw.git loads only when a step needs a workspace
     from ghw.git import Mirror, Workspace
 
     owner, name = repo.split("/", 1)
@@ -100,7 +106,6 @@ async def _fetched(ctx: PhaseContext, repo: str, mirror: Any, clone_url: str) ->
     go through the mirror), and one fetch per step would queue each step behind the others on
     the mirror's lock. A failed fetch is not remembered: the next step tries again.
     """
-    import asyncio
 
     fetches: dict[str, asyncio.Future[None]] = ctx.caches.mirror_fetches
     fetch = fetches.get(repo)
@@ -254,7 +259,6 @@ async def _plan_step(step: StepContext) -> StepResult:
 async def _write(ctx: PhaseContext, step: StepContext, name: str, text: str) -> None:
     """A readable view (the event has the text as the agent gave it): control characters the
     agent echoed, say from the issue, are shown as \\xNN so `cat` cannot drive a terminal."""
-    import asyncio
 
     path = issue_dir(ctx.issues_path, step.repo, step.number) / name
     await asyncio.to_thread(write_text_atomic, path, visible_text(text))
@@ -293,6 +297,7 @@ async def _push(workspace: Any, branch: str, clone_url: str, token: str | None, 
     git's HTTP layer then sends it again, and that retry is refused because the ref already
     moved. What GitHub holds decides, not git's exit code.
     """
+    # start-up: ghw.git loads only when a step needs a workspace
     from ghw.git import GitError
 
     try:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # start-up time: ghw.github loads httpx; the CLI reads the ph
     from ghw.github.models import Issue, IssuesListing
 
 __all__ = [
+    "Facts",
     "RepoSync",
     "SyncResult",
     "plan_issue_events",

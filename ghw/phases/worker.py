@@ -22,8 +22,10 @@ from ghw.agents import (
     AgentRequest,
     AgentResult,
     AgentSettings,
+    ensure_installed,
     kill_recorded_group,
     make_agent,
+    transcript_path,
 )
 from ghw.config import Config
 from ghw.errors import GhwError, LeaseLostError, StaleFenceError
@@ -50,6 +52,7 @@ __all__ = [
     "next_retry_at",
     "plan_step_phase",
     "retry_policy",
+    "run_fields",
     "run_step_phase",
 ]
 
@@ -90,7 +93,6 @@ class StepContext:
         )
 
     async def run_agent(self, prompt: str, cwd: Any, mode: AgentMode) -> AgentResult:
-        from ghw.agents import transcript_path
 
         ledger = self.ctx.ledger
         claim = self.claim
@@ -329,7 +331,6 @@ async def run_step_phase(ctx: PhaseContext, filters: Filters, spec: StepSpec) ->
         _show_plan(ctx, spec, plan, agent_name, outcome)
         log.info("dry run", repos=len(repos), issues=len(plan.takes), holds=len(plan.holds))
         return count_unresolved(ctx, spec.phase, outcome)
-    from ghw.agents import ensure_installed
 
     ensure_installed(settings, ctx.environ)
     crashpoint(ctx.environ, "phase_start")
