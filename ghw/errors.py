@@ -27,6 +27,7 @@ __all__ = [
     "AgentNotInstalledError",
     "ConcurrencyError",
     "ConfigError",
+    "DuplicateFeedbackError",
     "GhwError",
     "IllegalTransitionError",
     "InvalidDurationError",
@@ -101,6 +102,10 @@ class LedgerLockedError(LedgerError):
 
 class LedgerFullError(LedgerError):
     pass
+
+
+class DuplicateFeedbackError(LedgerError):
+    """A FeedbackReceived for a GitHub item the issue already recorded (§12: once per item)."""
 
 
 class ConcurrencyError(LedgerError):

@@ -57,9 +57,10 @@ def _eligibility(p: Mapping[str, Any]) -> list[str]:
     return parts
 
 
-@_renders(ev.PlanStarted, ev.ImplementStarted, ev.ReviewStarted)
+@_renders(ev.PlanStarted, ev.ImplementStarted, ev.ReviewStarted, ev.RevisionStarted)
 def _started(p: Mapping[str, Any]) -> list[str]:
-    parts = [
+    parts = [f"round {p['round']}"] if p.get("round") else []
+    parts += [
         f"agent {p.get('agent') or '?'}" + (f" ({p['model']})" if p.get("model") else ""),
         f"attempt {p.get('attempt', 1)}/{p.get('max_attempts', '?')}",
     ]
@@ -94,7 +95,7 @@ def _review_completed(p: Mapping[str, Any]) -> list[str]:
     return [f"verdict {p.get('verdict')}", *_agent_run(p)]
 
 
-@_renders(ev.PlanFailed, ev.ImplementFailed, ev.ReviewFailed)
+@_renders(ev.PlanFailed, ev.ImplementFailed, ev.ReviewFailed, ev.RevisionFailed)
 def _failed(p: Mapping[str, Any]) -> list[str]:
     parts = [
         f"{p.get('kind', '')} {p.get('error_kind') or ''}: {p.get('error', '')}".strip(),
@@ -103,6 +104,43 @@ def _failed(p: Mapping[str, Any]) -> list[str]:
     if p.get("cost_usd"):
         parts.append(f"cost {_money(p.get('cost_usd'))}")
     return parts
+
+
+@_renders(ev.FeedbackReceived)
+def _feedback(p: Mapping[str, Any]) -> list[str]:
+    who = p.get("author") or "?"
+    if p.get("association"):
+        who += f" ({p['association']})"
+    parts = [f"{p.get('source')} {p.get('github_id')} by {who}"]
+    if p.get("summary"):
+        parts.append(str(p["summary"])[:80])
+    parts.append("acted on" if p.get("actionable") else f"ignored: {p.get('reason') or '?'}")
+    return parts
+
+
+@_renders(ev.RevisionCompleted)
+def _revision_completed(p: Mapping[str, Any]) -> list[str]:
+    addressed = p.get("addressed") or []
+    return [
+        f"round {p.get('round')}",
+        f"head {str(p.get('head_sha', ''))[:10]}",
+        f"addressed {len(addressed)}: {', '.join(addressed)}" if addressed else "addressed 0",
+        *_agent_run(p),
+    ]
+
+
+@_renders(ev.PullRequestMerged)
+def _merged(p: Mapping[str, Any]) -> list[str]:
+    return [f"#{p.get('number')}", f"at {p['merged_at']}" if p.get("merged_at") else ""]
+
+
+@_renders(ev.PullRequestWatched)
+def _watched(p: Mapping[str, Any]) -> list[str]:
+    return [
+        f"#{p.get('number')} updated {p.get('updated_at') or '?'}",
+        f"head {str(p.get('head_sha', ''))[:10]}" if p.get("head_sha") else "",
+        f"CI {p['ci']}" if p.get("ci") else "",
+    ]
 
 
 @_renders(ev.LeaseExpired)

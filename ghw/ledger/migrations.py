@@ -25,18 +25,25 @@ __all__ = [
     "schema_sql",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # from version N to N+1: SQL run in one transaction after a backup copy of the file
 MIGRATIONS: Mapping[int, str] = {
     # 2: the fold keeps an interrupted retry retryable and cycles record how they ended and who
     # ran them; no table changes by hand: the projections are rebuilt (REBUILT_AT)
     1: "",
+    # 3: follow-up (§12): feedback once per GitHub item; the issues projection gains the
+    # follow-up columns (rebuilt from the events: REBUILT_AT)
+    2: """
+CREATE UNIQUE INDEX IF NOT EXISTS events_feedback_once ON events (
+    stream_id, json_extract(payload, '$.source'), json_extract(payload, '$.github_id')
+) WHERE type = 'FeedbackReceived';
+""",
 }
 # Versions whose fold differs from the one before: a ledger migrated across one of them has its
 # projections rebuilt from the events (in the migration's transaction), so `replay --verify`
 # keeps passing after an upgrade.
-REBUILT_AT: frozenset[int] = frozenset({2})
+REBUILT_AT: frozenset[int] = frozenset({2, 3})
 
 
 def needs_rebuild(old_version: int) -> bool:

@@ -99,15 +99,17 @@ def ready_at(view: IssueView) -> str | None:
 
 
 _VIEW_VALUES = attrgetter(*VIEW_FIELDS)
-_LABELS_AT = VIEW_FIELDS.index("labels")
+_LIST_FIELDS = frozenset({"labels", "feedback_waiting"})
+_LISTS_AT = tuple(VIEW_FIELDS.index(name) for name in sorted(_LIST_FIELDS))
 
 
 def issue_row(view: IssueView) -> tuple[Any, ...]:
-    # sqlite3 stores a bool as the integer it is; only the labels need a text form (the
+    # sqlite3 stores a bool as the integer it is; only the lists need a text form (the
     # stdlib's, with its spaces: stored projections are compared with rebuilt ones)
     values = list(_VIEW_VALUES(view))
-    labels = values[_LABELS_AT]
-    values[_LABELS_AT] = json.dumps(labels, ensure_ascii=False) if labels else "[]"
+    for at in _LISTS_AT:
+        items = values[at]
+        values[at] = json.dumps(items, ensure_ascii=False) if items else "[]"
     values.append(ready_at(view))
     return tuple(values)
 
@@ -118,7 +120,7 @@ _BOOL_FIELDS = frozenset({"eligible", "changed_since_plan"})
 def issue_from_row(row: Sequence[Any]) -> IssueView:
     kwargs: dict[str, Any] = {}
     for name, value in zip(VIEW_FIELDS, row, strict=False):
-        if name == "labels":
+        if name in _LIST_FIELDS:
             value = json.loads(value)
         elif name in _BOOL_FIELDS:
             value = bool(value)

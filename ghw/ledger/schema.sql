@@ -1,4 +1,4 @@
--- ghw ledger schema, version 2. Read top to bottom: the log, its guards, the read models, leases.
+-- ghw ledger schema, version 3. Read top to bottom: the log, its guards, the read models, leases.
 -- The events table is the only truth; every other table is derived from it (projections, rebuilt
 -- by `ghw replay`) or operational (leases, which say who works on what right now).
 
@@ -29,6 +29,12 @@ CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
 BEGIN
     SELECT RAISE(ABORT, 'the ghw ledger is append-only: DELETE on events is forbidden');
 END;
+
+-- Follow-up feedback is recorded once per GitHub item (§12): a second FeedbackReceived with the
+-- same source and id on the issue is refused in its transaction, so a restart never re-triggers.
+CREATE UNIQUE INDEX IF NOT EXISTS events_feedback_once ON events (
+    stream_id, json_extract(payload, '$.source'), json_extract(payload, '$.github_id')
+) WHERE type = 'FeedbackReceived';
 
 -- Projection: one row per issue (the fold of its stream), written in the append's transaction.
 -- ready_at: '' = claimable now, an ISO time = claimable from then, NULL = never (permanent failure).
@@ -67,6 +73,16 @@ CREATE TABLE IF NOT EXISTS issues (
     plan_seq           INTEGER,
     verdict            TEXT,
     agent              TEXT,
+    pr_opened_ts       TEXT    NOT NULL DEFAULT '',
+    pr_seen_updated_at TEXT    NOT NULL DEFAULT '',
+    pr_head_sha        TEXT    NOT NULL DEFAULT '',
+    ci                 TEXT    NOT NULL DEFAULT '',
+    feedback_waiting   TEXT    NOT NULL DEFAULT '[]',
+    feedback_handled   INTEGER NOT NULL DEFAULT 0,
+    feedback_ignored   INTEGER NOT NULL DEFAULT 0,
+    rounds             INTEGER NOT NULL DEFAULT 0,
+    rounds_base        INTEGER NOT NULL DEFAULT 0,
+    pr_merged_at       TEXT    NOT NULL DEFAULT '',
     ready_at           TEXT
 );
 -- claims walk these in order (oldest issue first) and stop at the first ready, unleased row

@@ -25,6 +25,7 @@ import aiosqlite
 
 from ghw.errors import (
     ConcurrencyError,
+    DuplicateFeedbackError,
     IllegalTransitionError,
     LeaseLostError,
     LedgerError,
@@ -153,6 +154,11 @@ def _translate(exc: sqlite3.Error, path: Path) -> LedgerError:
             f"the ledger {path} is locked by another writer and stayed locked past busy_timeout; "
             "nothing was written. Retry when the other ghw process has finished "
             "(`ghw status` shows its leases)."
+        )
+    if "events_feedback_once" in text:
+        return DuplicateFeedbackError(
+            "feedback already recorded: the issue has a FeedbackReceived for this GitHub item "
+            "(same source and id); nothing was written"
         )
     if "full" in text:
         return LedgerFullError(

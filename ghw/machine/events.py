@@ -21,6 +21,7 @@ from typing import Any, ClassVar, get_type_hints
 
 __all__ = [
     "EVENT_TYPES",
+    "FEEDBACK_SOURCES",
     "LEASED_TYPES",
     "BranchPushed",
     "CommentPosted",
@@ -29,6 +30,7 @@ __all__ = [
     "CycleStarted",
     "EligibilityChanged",
     "Event",
+    "FeedbackReceived",
     "Held",
     "ImplementCompleted",
     "ImplementFailed",
@@ -46,8 +48,10 @@ __all__ = [
     "PlanInvalidated",
     "PlanStarted",
     "PullRequestAdopted",
+    "PullRequestMerged",
     "PullRequestOpened",
     "PullRequestRequested",
+    "PullRequestWatched",
     "RateLimitWait",
     "Released",
     "RepositoryAdded",
@@ -57,6 +61,9 @@ __all__ = [
     "ReviewCompleted",
     "ReviewFailed",
     "ReviewStarted",
+    "RevisionCompleted",
+    "RevisionFailed",
+    "RevisionStarted",
     "event_from_payload",
 ]
 
@@ -268,6 +275,87 @@ class ImplementFailed(_Failed):
 @dataclass(frozen=True, kw_only=True)
 class ReviewFailed(_Failed):
     TYPE: ClassVar[str] = "ReviewFailed"
+
+
+# --- follow-up on the pull request (§12) -------------------------------------------------------
+
+
+FEEDBACK_SOURCES = ("self_review", "review", "review_comment", "comment", "ci", "conflict")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedbackReceived(Event):
+    """One GitHub item about the issue's PR (a review, a comment, a failing check, a conflict),
+    appended once per (``source``, ``github_id``): the ledger refuses a second. Whether it is
+    acted on was decided when it was recorded, from the facts written beside it (``actionable``;
+    ``reason`` says why not), so the fold never reads today's configuration."""
+
+    TYPE: ClassVar[str] = "FeedbackReceived"
+    source: str  # self_review | review | review_comment | comment | ci | conflict
+    github_id: str
+    author: str = ""
+    association: str = ""
+    author_type: str = ""
+    head_sha: str = ""
+    url: str = ""
+    summary: str = ""
+    body: str = ""  # the text the revision prompt quotes (trusted authors only; else empty)
+    body_sha256: str = ""
+    actionable: bool = False
+    reason: str = ""  # why it is not acted on (untrusted, bot, ghw itself, pending CI, …)
+
+    @property
+    def feedback_id(self) -> str:
+        return f"{self.source}:{self.github_id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevisionStarted(_Started):
+    TYPE: ClassVar[str] = "RevisionStarted"
+    branch: str = ""
+    round: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevisionCompleted(_AgentRun):
+    """A round pushed to the PR's branch and replied on the PR: review runs again."""
+
+    TYPE: ClassVar[str] = "RevisionCompleted"
+    round: int
+    head_sha: str = ""
+    addressed: list[str] = field(default_factory=list)  # feedback ids (source:github_id)
+    text: str = ""
+    pr_number: int | None = None
+    comment_url: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevisionFailed(_Failed):
+    TYPE: ClassVar[str] = "RevisionFailed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PullRequestMerged(Event):
+    """GitHub merged the issue's PR: the issue waits for GitHub to close it (``merged``)."""
+
+    TYPE: ClassVar[str] = "PullRequestMerged"
+    number: int
+    merged_at: str = ""
+    merged_by: str = ""
+    head_sha: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PullRequestWatched(Event):
+    """What the last look at the PR saw (its ``updated_at``, head and CI), so the next sync reads
+    it again only when it moved, and CI only while unsettled. Changes no state."""
+
+    TYPE: ClassVar[str] = "PullRequestWatched"
+    number: int
+    updated_at: str = ""
+    head_sha: str = ""
+    ci: str = ""  # "" (none) | pending | success | failure | action_required
+    mergeable_state: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

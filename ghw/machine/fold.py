@@ -61,6 +61,10 @@ def _condition(name: str, payload: Mapping[str, Any], view: IssueView | None) ->
         return bool(payload.get("eligible", True))
     if name == "has_pr":
         return view is not None and view.pr_number is not None
+    if name == "actionable":
+        return bool(payload.get("actionable"))
+    if name == "feedback_waiting":
+        return view is not None and bool(view.feedback_waiting)
     if name == "exhausted":
         if payload.get("reason") != "expired" or view is None:
             return False
@@ -196,7 +200,7 @@ def _issue_closed(new: IssueView, event: EventRecord, before: str) -> None:
         new.claimed_from = None
 
 
-@_applies(ev.ImplementStarted, ev.ReviewStarted)
+@_applies(ev.ImplementStarted, ev.ReviewStarted, ev.RevisionStarted)
 def _started(new: IssueView, event: EventRecord, before: str) -> None:
     new.claimed_from = before
     new.next_retry_at = None
@@ -239,7 +243,7 @@ def _review_completed(new: IssueView, event: EventRecord, before: str) -> None:
     new.verdict = event.payload.get("verdict")
 
 
-@_applies(ev.PlanFailed, ev.ImplementFailed, ev.ReviewFailed)
+@_applies(ev.PlanFailed, ev.ImplementFailed, ev.ReviewFailed, ev.RevisionFailed)
 def _failed(new: IssueView, event: EventRecord, before: str) -> None:
     p = event.payload
     _account(new, p)
@@ -260,6 +264,63 @@ def _plan_invalidated(new: IssueView, event: EventRecord, before: str) -> None:
 def _pull_request(new: IssueView, event: EventRecord, before: str) -> None:
     new.pr_number = int(event.payload["number"])
     new.pr_url = event.payload.get("url") or None
+    new.pr_opened_ts = event.ts
+    new.rounds = 0
+    new.rounds_base = 0
+    new.feedback_waiting = []
+    new.pr_seen_updated_at = ""
+    new.pr_head_sha = ""
+    new.ci = ""
+
+
+# --- follow-up (§12) ----------------------------------------------------------------------------
+
+
+def _feedback_id(p: Mapping[str, Any]) -> str:
+    return f"{p.get('source', '')}:{p.get('github_id', '')}"
+
+
+@_applies(ev.FeedbackReceived)
+def _feedback_received(new: IssueView, event: EventRecord, before: str) -> None:
+    p = event.payload
+    if not p.get("actionable"):
+        new.feedback_ignored += 1
+        return
+    fid = _feedback_id(p)
+    if fid not in new.feedback_waiting:
+        new.feedback_waiting = [*new.feedback_waiting, fid]
+
+
+@_applies(ev.PullRequestWatched)
+def _pull_request_watched(new: IssueView, event: EventRecord, before: str) -> None:
+    p = event.payload
+    new.pr_seen_updated_at = p.get("updated_at") or new.pr_seen_updated_at
+    new.pr_head_sha = p.get("head_sha") or new.pr_head_sha
+    new.ci = p.get("ci", new.ci) or ""
+
+
+@_applies(ev.RevisionCompleted)
+def _revision_completed(new: IssueView, event: EventRecord, before: str) -> None:
+    p = event.payload
+    _completed(new, p)
+    addressed = set(p.get("addressed") or ())
+    new.feedback_waiting = [f for f in new.feedback_waiting if f not in addressed]
+    new.feedback_handled += len(addressed)
+    new.rounds = int(p.get("round") or new.rounds + 1)
+    new.pr_head_sha = p.get("head_sha") or new.pr_head_sha
+    new.ci = ""  # a new head: its CI is read afresh
+    new.verdict = None  # the review of the new head decides again
+
+
+@_applies(ev.PullRequestMerged)
+def _pull_request_merged(new: IssueView, event: EventRecord, before: str) -> None:
+    p = event.payload
+    new.pr_merged_at = p.get("merged_at") or event.ts
+    new.feedback_waiting = []
+    new.claimed_from = None
+    new.held_from = None
+    new.held_reason = None
+    new.next_retry_at = None
 
 
 @_applies(ev.BranchPushed, ev.PullRequestRequested, ev.CommentRequested, ev.CommentPosted)
@@ -301,12 +362,16 @@ def _held(new: IssueView, event: EventRecord, before: str) -> None:
 
 @_applies(ev.Released)
 def _released(new: IssueView, event: EventRecord, before: str) -> None:
+    if (new.held_reason or "").startswith("max_rounds"):
+        new.rounds_base = new.rounds  # a person lifted the cap: count rounds from here
     new.held_from = None
     new.held_reason = None
 
 
 @_applies(ev.RetryRequested)
 def _retry_requested(new: IssueView, event: EventRecord, before: str) -> None:
+    if (new.held_reason or "").startswith("max_rounds"):
+        new.rounds_base = new.rounds  # a person lifted the cap: count rounds from here
     new.attempts = 0
     new.next_retry_at = None
     new.last_error = None

@@ -151,7 +151,7 @@ def _review_completed(
     return dict(verdict=verdict, text=f"ok\nVERDICT: {verdict}", **_run_fields(rng))
 
 
-@_generates(ev.PlanFailed, ev.ImplementFailed, ev.ReviewFailed)
+@_generates(ev.PlanFailed, ev.ImplementFailed, ev.ReviewFailed, ev.RevisionFailed)
 def _failed(
     view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
 ) -> dict[str, Any]:
@@ -229,6 +229,66 @@ def _comment_posted(
     view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
 ) -> dict[str, Any]:
     return dict(key=f"c{rng.randrange(1000)}", comment_id=rng.randrange(10**6))
+
+
+@_generates(ev.FeedbackReceived)
+def _feedback_received(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    source = rng.choice(ev.FEEDBACK_SOURCES)
+    actionable = rng.random() < 0.6
+    return dict(
+        source=source,
+        github_id=str(rng.randrange(10**6)),
+        author=rng.choice(["alice", "bob", "ci-bot[bot]"]),
+        association=rng.choice(["MEMBER", "NONE"]),
+        actionable=actionable,
+        reason="" if actionable else rng.choice(["untrusted author", "bot", "ghw itself"]),
+    )
+
+
+@_generates(ev.PullRequestWatched)
+def _pull_request_watched(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    return dict(
+        number=rng.randrange(1, 5000),
+        updated_at=_ts(rng),
+        head_sha=f"{rng.randrange(16**8):08x}" * 5,
+        ci=rng.choice(["", "pending", "success", "failure", "action_required"]),
+    )
+
+
+@_generates(ev.RevisionStarted)
+def _revision_started(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    return dict(
+        agent=rng.choice(_AGENTS),
+        branch=view.branch() if view else "ghw/issue-1",
+        round=(view.rounds + 1) if view else 1,
+    )
+
+
+@_generates(ev.RevisionCompleted)
+def _revision_completed(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    waiting = list(view.feedback_waiting) if view else []
+    return dict(
+        round=(view.rounds + 1) if view else 1,
+        head_sha="b" * 40,
+        addressed=rng.sample(waiting, k=rng.randrange(0, len(waiting) + 1)),
+        text="addressed the review",
+        **_run_fields(rng),
+    )
+
+
+@_generates(ev.PullRequestMerged)
+def _pull_request_merged(
+    view: IssueView | None, rng: random.Random, repo: str, number: int, labels: list[str]
+) -> dict[str, Any]:
+    return dict(number=(view.pr_number or 1) if view else 1, merged_at=_ts(rng))
 
 
 def make_event(

@@ -29,19 +29,29 @@ class State(StrEnum):
     CLOSED = "closed"
     HELD = "held"
     SKIPPED = "skipped"
+    # follow-up (§12): feedback on the PR waits, a revision runs, the PR was merged
+    CHANGES_REQUESTED = "changes_requested"
+    REVISING = "revising"
+    REVISE_FAILED = "revise_failed"
+    MERGED = "merged"
 
 
 # The pseudo-state of a stream with no events yet; never stored.
 NEW = "new"
 
-RUNNING: frozenset[str] = frozenset({State.PLANNING, State.IMPLEMENTING, State.REVIEWING})
-FAILED: frozenset[str] = frozenset({State.PLAN_FAILED, State.IMPLEMENT_FAILED, State.REVIEW_FAILED})
+RUNNING: frozenset[str] = frozenset(
+    {State.PLANNING, State.IMPLEMENTING, State.REVIEWING, State.REVISING}
+)
+FAILED: frozenset[str] = frozenset(
+    {State.PLAN_FAILED, State.IMPLEMENT_FAILED, State.REVIEW_FAILED, State.REVISE_FAILED}
+)
 
 # running state -> (phase name, its failed state)
 STEP_OF_RUNNING: dict[str, tuple[str, str]] = {
     State.PLANNING: ("plan", State.PLAN_FAILED),
     State.IMPLEMENTING: ("implement", State.IMPLEMENT_FAILED),
     State.REVIEWING: ("review", State.REVIEW_FAILED),
+    State.REVISING: ("revise", State.REVISE_FAILED),
 }
 
 # failed state -> the state its step starts from (where RetryRequested sends it)
@@ -49,10 +59,12 @@ START_OF_FAILED: dict[str, str] = {
     State.PLAN_FAILED: State.SYNCED,
     State.IMPLEMENT_FAILED: State.PLANNED,
     State.REVIEW_FAILED: State.IMPLEMENTED,
+    State.REVISE_FAILED: State.CHANGES_REQUESTED,
 }
 
 FAILED_OF_STEP: dict[str, str] = {
     "plan": State.PLAN_FAILED,
     "implement": State.IMPLEMENT_FAILED,
     "review": State.REVIEW_FAILED,
+    "revise": State.REVISE_FAILED,
 }

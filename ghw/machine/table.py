@@ -46,6 +46,9 @@ _OTHERS = tuple(s for s in ALL_STATES if s not in _REPLANNABLE)
 _NOT_CLOSED = tuple(s for s in ALL_STATES if s != S.CLOSED)
 _NOT_HELD = tuple(s for s in ALL_STATES if s != S.HELD)
 _RUNNING = tuple(sorted(RUNNING))
+# where a PR's feedback can start a revision round: the PR is open and no step runs on it
+_AWAITING_FEEDBACK = (S.REVIEWED, S.IMPLEMENTED)
+_WATCHED = tuple(s for s in ALL_STATES if s not in _AWAITING_FEEDBACK)
 _FAILED = tuple(sorted(FAILED))
 
 
@@ -74,7 +77,7 @@ TRANSITIONS: tuple[dict[str, Any], ...] = (
     _row("PlanInvalidated", S.PLANNED, S.SYNCED),
     # implement
     _row("ImplementStarted", (S.PLANNED, S.IMPLEMENT_FAILED), S.IMPLEMENTING),
-    _row("BranchPushed", S.IMPLEMENTING, SAME),
+    _row("BranchPushed", (S.IMPLEMENTING, S.REVISING), SAME),
     _row("PullRequestRequested", S.IMPLEMENTING, SAME),
     _row("PullRequestOpened", S.IMPLEMENTING, SAME),
     _row("PullRequestAdopted", S.IMPLEMENTING, SAME),
@@ -82,10 +85,21 @@ TRANSITIONS: tuple[dict[str, Any], ...] = (
     _row("ImplementFailed", S.IMPLEMENTING, S.IMPLEMENT_FAILED),
     # review
     _row("ReviewStarted", (S.IMPLEMENTED, S.REVIEW_FAILED), S.REVIEWING),
-    _row("CommentRequested", S.REVIEWING, SAME),
-    _row("CommentPosted", S.REVIEWING, SAME),
-    _row("ReviewCompleted", S.REVIEWING, S.REVIEWED),
+    _row("CommentRequested", (S.REVIEWING, S.REVISING), SAME),
+    _row("CommentPosted", (S.REVIEWING, S.REVISING), SAME),
+    # feedback that came while the review ran is not lost: it starts the next round
+    _row("ReviewCompleted", S.REVIEWING, S.REVIEWED, unless="feedback_waiting"),
+    _row("ReviewCompleted", S.REVIEWING, S.CHANGES_REQUESTED, conditions="feedback_waiting"),
     _row("ReviewFailed", S.REVIEWING, S.REVIEW_FAILED),
+    # follow-up (§12): feedback on the PR, revision rounds, the merge
+    _row("FeedbackReceived", _AWAITING_FEEDBACK, S.CHANGES_REQUESTED, conditions="actionable"),
+    _row("FeedbackReceived", _AWAITING_FEEDBACK, SAME, unless="actionable"),
+    _row("FeedbackReceived", _WATCHED, SAME),
+    _row("PullRequestWatched", ALL_STATES, SAME),
+    _row("RevisionStarted", (S.CHANGES_REQUESTED, S.REVISE_FAILED), S.REVISING),
+    _row("RevisionCompleted", S.REVISING, S.IMPLEMENTED),
+    _row("RevisionFailed", S.REVISING, S.REVISE_FAILED),
+    _row("PullRequestMerged", _NOT_CLOSED, S.MERGED),
     # leases
     _row("LeaseExpired", _RUNNING, "=failed_of_step", conditions="exhausted"),
     _row("LeaseExpired", _RUNNING, START, unless="exhausted"),

@@ -54,12 +54,24 @@ class IssueView:
     plan_seq: int | None = None
     verdict: str | None = None
     agent: str | None = None
+    # follow-up (§12): the PR as last looked at, feedback waiting and handled, revision rounds
+    pr_opened_ts: str = ""  # when ghw opened or adopted the PR (followup.max_age counts from it)
+    pr_seen_updated_at: str = ""  # the PR's updated_at at the last look (read again when it moves)
+    pr_head_sha: str = ""
+    ci: str = ""  # CI on the head as last read: "" | pending | success | failure | action_required
+    feedback_waiting: list[str] = field(default_factory=list)  # actionable, not yet addressed
+    feedback_handled: int = 0  # feedback items a revision addressed
+    feedback_ignored: int = 0  # recorded but not acted on (with their reasons, in the history)
+    rounds: int = 0  # revision rounds completed on the PR
+    rounds_base: int = 0  # rounds already counted when a person last lifted a max_rounds hold
+    pr_merged_at: str = ""
 
     def clone(self) -> IssueView:
         new = object.__new__(IssueView)
         for name in VIEW_FIELDS:
             setattr(new, name, getattr(self, name))
         new.labels = list(self.labels)
+        new.feedback_waiting = list(self.feedback_waiting)
         return new
 
     def branch(self) -> str:

@@ -285,7 +285,7 @@ async def test_a_v1_ledger_is_migrated_and_its_projections_rebuilt(
     _downgrade_to_v1(path)
 
     ledger = await Ledger.open(path, clock=clock)  # a writing open migrates
-    assert ledger.schema_version == SCHEMA_VERSION == 2
+    assert ledger.schema_version == SCHEMA_VERSION == 3
     backups = list(tmp_path.glob("ghw.db.v1-*.bak"))
     assert len(backups) == 1
     report = await replay(ledger, verify=True)
@@ -297,7 +297,7 @@ async def test_a_v1_ledger_is_migrated_and_its_projections_rebuilt(
     assert cycle.holder.get("pid") is not None and cycle.interrupted is False
     await ledger.close()
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     cols = [r[1] for r in conn.execute("PRAGMA table_info(cycles)")]
     assert "interrupted" in cols and "holder" in cols
     assert json.loads(conn.execute("SELECT holder FROM cycles").fetchone()[0])["pid"]
@@ -321,3 +321,51 @@ async def test_claim_label_filter_ignores_case(tmp_path: Path) -> None:
     assert [v.stream_id for v in ready] == ["o/r#1"]
     await reader.close()
     await ledger.close()
+
+
+_V3_COLUMNS = (
+    "pr_opened_ts",
+    "pr_seen_updated_at",
+    "pr_head_sha",
+    "ci",
+    "feedback_waiting",
+    "feedback_handled",
+    "feedback_ignored",
+    "rounds",
+    "rounds_base",
+    "pr_merged_at",
+)
+
+
+def _downgrade_to_v2(path: Path) -> None:
+    """What schema 2 had: no follow-up columns in the issues projection, no feedback index."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    conn.execute("DROP INDEX events_feedback_once")
+    for column in _V3_COLUMNS:
+        conn.execute(f"ALTER TABLE issues DROP COLUMN {column}")
+    conn.execute("PRAGMA user_version = 2")
+    conn.execute("COMMIT")
+    conn.close()
+
+
+async def test_a_v2_ledger_gains_the_follow_up_columns_and_the_feedback_index(tmp_path) -> None:
+    path = tmp_path / "ghw.db"
+    ledger = await Ledger.open(path)
+    await ledger.append("o/r#1", 0, [synced()])
+    await ledger.close()
+    _downgrade_to_v2(path)
+
+    ledger = await Ledger.open(path)  # a writing open migrates
+    assert ledger.schema_version == SCHEMA_VERSION == 3
+    report = await replay(ledger, verify=True)
+    assert report.verified, report.problem
+    view = await ledger.issue("o/r#1")
+    assert view is not None and view.feedback_waiting == [] and view.rounds == 0
+    await ledger.close()
+    conn = sqlite3.connect(path)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(issues)")}
+    indexes = {row[1] for row in conn.execute("PRAGMA index_list(events)")}
+    conn.close()
+    assert set(_V3_COLUMNS) <= columns
+    assert "events_feedback_once" in indexes

@@ -19,7 +19,7 @@ def test_every_event_class_is_registered_under_its_own_name() -> None:
     assert dict(ev.EVENT_TYPES) == {cls.TYPE: cls for cls in classes.values()}
     assert all(cls.TYPE == name for name, cls in ev.EVENT_TYPES.items())
     assert all(cls.__name__ == name for name, cls in ev.EVENT_TYPES.items())
-    assert len(ev.EVENT_TYPES) == 33
+    assert len(ev.EVENT_TYPES) == 39  # 33 + the six of the follow-up (§12)
 
 
 def test_field_sharing_bases_are_not_event_types() -> None:
@@ -49,6 +49,9 @@ def test_leased_types_are_the_step_ends_and_step_effects() -> None:
         "PullRequestAdopted",
         "CommentRequested",
         "CommentPosted",
+        # the follow-up's step ends (§12)
+        "RevisionCompleted",
+        "RevisionFailed",
     } == ev.LEASED_TYPES
     assert all(ev.EVENT_TYPES[name].LEASED for name in ev.LEASED_TYPES)
     assert not ev.PlanStarted.LEASED and not ev.LeaseExpired.LEASED and not ev.Held.LEASED
