@@ -131,6 +131,27 @@ KEYS: tuple[KeySpec, ...] = (
     _k("implement.keep_workspace", "bool", False, "keep issue workspaces after the step"),
     _k("review.comment", "bool", False, "also post the review as a PR comment"),
     _k(
+        "followup.enabled",
+        "bool",
+        True,
+        "watch ghw's open PRs and revise them on trusted feedback, failing CI and conflicts",
+    ),
+    _k(
+        "followup.max_rounds",
+        "int",
+        3,
+        "revision rounds per PR before the issue is held (max_rounds)",
+        minimum=1,
+        maximum=100,
+    ),
+    _k(
+        "followup.max_age",
+        "duration",
+        "14d",
+        "stop watching a PR this long after ghw opened it",
+        nonzero="every PR would be too old to watch at once",
+    ),
+    _k(
         "retry.max_attempts",
         "int",
         3,
