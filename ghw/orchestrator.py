@@ -1,4 +1,4 @@
-"""The workflow orchestrator (§7): sync → plan → implement → review, once or in a loop.
+"""The workflow orchestrator (§7): sync → plan → implement → review → revise, once or in a loop.
 
 ``WorkOrchestrator`` is the Python API; the CLI's ``ghw cycle`` / ``ghw loop`` and the single-phase
 commands are thin layers over it. Configuration is loaded and validated at the start of every
@@ -139,7 +139,7 @@ def backoff_wait(interval: float, failures_in_a_row: int, cap: float) -> float:
 
 
 class WorkOrchestrator:
-    """Central coordinator of the sync → plan → implement → review workflow."""
+    """Central coordinator of the sync → plan → implement → review → revise workflow."""
 
     def __init__(
         self,

@@ -8,6 +8,6 @@ from __future__ import annotations
 __all__ = ["AGENT_PHASE_NAMES", "PHASE_NAMES"]
 
 # workflow order
-PHASE_NAMES: tuple[str, ...] = ("sync", "plan", "implement", "review")
+PHASE_NAMES: tuple[str, ...] = ("sync", "plan", "implement", "review", "revise")
 # the phases that run an agent (each has agent.<name>, <name>.parallelism, prompts.<name>)
-AGENT_PHASE_NAMES: tuple[str, ...] = ("plan", "implement", "review")
+AGENT_PHASE_NAMES: tuple[str, ...] = ("plan", "implement", "review", "revise")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 import uuid
@@ -55,10 +56,23 @@ __all__ = [
 DEFAULT_FILE = "GHW_SCRIPTED.md"
 
 
-def default_entry(issue: str | None, phase: str) -> tuple[str, list[tuple[str, str]]]:
+def default_entry(
+    issue: str | None, phase: str, prompt: str = "", root: Path | None = None
+) -> tuple[str, list[tuple[str, str]]]:
     """Text and (path, content) writes when the script has nothing for this issue and phase:
-    implement leaves a file naming the issue (so a PR can open); plan and review approve."""
+    implement leaves a file naming the issue (so a PR can open); plan and review approve; a
+    revision appends the feedback it addresses (the prompt's ``- feedback <id>`` lines) to that
+    file, so every round changes something."""
     who = issue or "this issue"
+    if phase == "revise":
+        ids = re.findall(r"^- feedback (\S+)", prompt, flags=re.MULTILINE)
+        path = (root or Path.cwd()) / DEFAULT_FILE
+        before = path.read_text(encoding="utf-8") if path.is_file() else ""
+        lines = "".join(f"- addressed {i}\n" for i in ids) or "- addressed the review\n"
+        content = f"{before.rstrip()}\n\n## Revision by ghw's scripted agent\n\n{lines}".lstrip()
+        return f"Revised {who}: addressed {', '.join(ids) or 'the review'}.", [
+            (DEFAULT_FILE, content)
+        ]
     if phase == "implement":
         content = f"# Scripted change\n\nghw's scripted agent made this change for {who}.\n"
         return f"Wrote {DEFAULT_FILE} for {who}.", [(DEFAULT_FILE, content)]
@@ -137,7 +151,7 @@ def run(args: argparse.Namespace, prompt: str) -> int:
         )
         return 1
     entry = script.entry(args.issue, args.phase) if script else None
-    default_text, default_writes = default_entry(args.issue, args.phase)
+    default_text, default_writes = default_entry(args.issue, args.phase, prompt, root)
     entry = entry or PhaseEntry()
     text = entry.text if entry.text is not None else default_text
     if entry.edits:

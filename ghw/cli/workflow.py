@@ -222,7 +222,7 @@ def register(app: typer.Typer) -> None:
     )
     @with_run_options
     def cycle(ctx: typer.Context, phases: PhasesOpt = None, *, opts: RunOptions) -> None:
-        """One full cycle: sync → plan → implement → review."""
+        """One full cycle: sync → plan → implement → review → revise."""
         app_ctx = app_context(ctx)
         orch = _orchestrator(app_ctx, phases or registry.NAMES, opts)
         _prepare(app_ctx, orch)

@@ -229,6 +229,32 @@ class Workspace:
             return None
         return head
 
+    async def merge_base(self, base: str, author: str) -> list[str]:
+        """Merge the mirror's ``base`` into HEAD (a PR that conflicts with its base). Returns the
+        conflicted paths, left with conflict markers for the agent to resolve and the merge in
+        progress (``commit_all`` concludes it); [] when it merged cleanly (committed)."""
+        check_ref_name(base)
+        name, email = parse_author(author)
+        result = await self._git(
+            "-c",
+            f"user.name={name}",
+            "-c",
+            f"user.email={email}",
+            "merge",
+            "--no-ff",
+            "--no-edit",
+            "--no-verify",
+            f"refs/remotes/origin/{base}",
+            check=False,
+        )
+        if result.returncode == 0:
+            return []
+        unmerged = await self._git("diff", "--name-only", "--diff-filter=U", "-z")
+        paths = [p for p in unmerged.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+        if not paths:
+            raise GitError(f"{self.path}: git merge {base} failed (exit {result.returncode})")
+        return sorted(paths)
+
     async def push(
         self,
         branch: str,

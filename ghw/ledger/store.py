@@ -260,6 +260,8 @@ def _started_for(started: Event, view: IssueView) -> Event:
     changes: dict[str, Any] = {"attempt": view.attempts + 1}
     if hasattr(started, "branch"):
         changes["branch"] = view.branch()
+    if hasattr(started, "round"):  # a revision: the PR's next round
+        changes["round"] = view.rounds + 1
     return dataclasses.replace(started, **changes)  # type: ignore[type-var]
 
 

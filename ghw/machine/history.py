@@ -10,7 +10,14 @@ from collections.abc import Iterable
 from ghw.machine import events as ev
 from ghw.machine.fold import EventRecord
 
-__all__ = ["issue_body", "plan_text", "pushed_since_failure", "typed"]
+__all__ = [
+    "feedback_items",
+    "issue_body",
+    "plan_text",
+    "pushed_since_failure",
+    "revision_pushed",
+    "typed",
+]
 
 
 def typed(event: EventRecord) -> ev.Event:
@@ -60,3 +67,47 @@ def pushed_since_failure(history: Iterable[EventRecord], branch: str) -> str | N
             if pushed.branch == branch:
                 sha = pushed.sha or "pushed"
     return sha
+
+
+# a push is no longer "this round's push" once the round ended (or a new PR began)
+_ROUND_RESETS = frozenset(
+    cls.TYPE
+    for cls in (
+        ev.RevisionCompleted,
+        ev.RetryRequested,
+        ev.ImplementCompleted,
+        ev.PullRequestOpened,
+        ev.PullRequestAdopted,
+    )
+)
+
+
+def revision_pushed(history: Iterable[EventRecord], branch: str) -> str | None:
+    """The sha this revision round already pushed to ``branch`` (a crashed or failed attempt
+    of the round got that far), or None. A failed round keeps its push: the retry replies."""
+    sha = None
+    for event in history:
+        if event.type in _ROUND_RESETS:
+            sha = None
+        elif event.type == ev.RevisionStarted.TYPE:
+            continue
+        elif event.type == ev.BranchPushed.TYPE:
+            pushed = typed(event)
+            assert isinstance(pushed, ev.BranchPushed)
+            if pushed.branch == branch:
+                sha = pushed.sha or "pushed"
+    return sha
+
+
+def feedback_items(history: Iterable[EventRecord], ids: Iterable[str]) -> list[ev.FeedbackReceived]:
+    """The recorded feedback with these ids (``source:github_id``), in the order recorded."""
+    wanted = set(ids)
+    out: list[ev.FeedbackReceived] = []
+    for event in history:
+        if event.type != ev.FeedbackReceived.TYPE:
+            continue
+        item = typed(event)
+        assert isinstance(item, ev.FeedbackReceived)
+        if item.feedback_id in wanted:
+            out.append(item)
+    return out

@@ -16,6 +16,8 @@ POINTS = (
     "after_push",  # the branch is pushed and BranchPushed recorded; no PR call yet
     "after_pr_call",  # GitHub created the PR; PullRequestOpened not recorded yet
     "after_comment_call",  # GitHub posted the review comment; CommentPosted not recorded yet
+    "after_revision_push",  # a revision round is pushed and BranchPushed recorded; no reply yet
+    "after_reply_call",  # GitHub posted the round's reply; CommentPosted not recorded yet
     "phase_start",  # an agent phase begins, before any claim
 )
 

@@ -20,7 +20,7 @@ from types import MappingProxyType
 
 from ghw.machine.events import Event
 from ghw.phase_names import AGENT_PHASE_NAMES, PHASE_NAMES
-from ghw.phases import steps, sync
+from ghw.phases import revise, steps, sync
 from ghw.phases.outcome import PhaseRunner
 from ghw.phases.worker import StepSpec
 
@@ -91,6 +91,14 @@ PHASES: tuple[Phase, ...] = (
         examples=("ghw review", "ghw review --label ghw"),
         run=steps.run_review,
         step=steps.REVIEW,
+    ),
+    Phase(
+        name="revise",
+        banner="=== Revising pull requests ===",
+        help="Revise ghw's pull requests on trusted feedback, failing CI and conflicts.",
+        examples=("ghw revise", "ghw revise --issue 42 --dry-run"),
+        run=revise.run_revise,
+        step=revise.REVISE,
     ),
 )
 

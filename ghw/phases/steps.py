@@ -41,12 +41,22 @@ __all__ = [
     "REVIEW",
     "VERDICTS",
     "RepoInfo",
+    "agent_failed",
+    "fill_prompt",
+    "git_token",
     "parse_verdict",
     "pr_key",
+    "prepared_workspace",
+    "previous_error",
+    "prompt_template",
+    "push_branch",
+    "record_failure",
     "repo_info",
     "run_implement",
     "run_plan",
     "run_review",
+    "started_event_of",
+    "write_readable",
 ]
 
 VERDICTS = ("approve", "request_changes", "comment")
@@ -71,7 +81,7 @@ async def repo_info(ctx: PhaseContext, repo: str) -> RepoInfo:
     return cache[repo]
 
 
-def _token(ctx: PhaseContext) -> str | None:
+def git_token(ctx: PhaseContext) -> str | None:
     return ctx.token
 
 
@@ -82,13 +92,13 @@ def _workspace(ctx: PhaseContext, repo: str, number: int, *, keep: bool = False)
     owner, name = repo.split("/", 1)
     mirrors: dict[str, Any] = ctx.caches.mirrors
     if repo not in mirrors:
-        mirrors[repo] = Mirror(ctx.issues_path / owner / name, repo, lambda: _token(ctx))
+        mirrors[repo] = Mirror(ctx.issues_path / owner / name, repo, lambda: git_token(ctx))
     return Workspace(
         issue_dir(ctx.issues_path, repo, number) / "workspace", mirrors[repo], keep=keep
     )
 
 
-async def _prepared(step: StepContext, base: str, branch: str | None = None) -> Any:
+async def prepared_workspace(step: StepContext, base: str, branch: str | None = None) -> Any:
     ctx = step.ctx
     info = await repo_info(ctx, step.repo)
     workspace = _workspace(
@@ -114,7 +124,7 @@ async def _fetched(ctx: PhaseContext, repo: str, mirror: Any, clone_url: str) ->
     await asyncio.shield(fetch)
 
 
-def _template(ctx: PhaseContext, phase: str) -> str:
+def prompt_template(ctx: PhaseContext, phase: str) -> str:
     custom = ctx.config[f"prompts.{phase}"]
     if custom is not None:
         return Path(custom).read_text(encoding="utf-8")
@@ -126,7 +136,7 @@ class _Blank(dict):  # type: ignore[type-arg]
         return ""
 
 
-def _fill(template: str, **values: Any) -> str:
+def fill_prompt(template: str, **values: Any) -> str:
     return template.format_map(_Blank(**{k: "" if v is None else v for k, v in values.items()}))
 
 
@@ -134,7 +144,7 @@ async def _issue_body(step: StepContext) -> str:
     return history.issue_body(await step.ctx.ledger.history(step.claim.stream_id))
 
 
-async def _previous_error(step: StepContext) -> str:
+async def previous_error(step: StepContext) -> str:
     if step.view.attempts and step.view.last_error:
         return f"\nA previous attempt failed with: {quote(step.view.last_error)}\nAvoid that this time.\n"
     return ""
@@ -148,7 +158,7 @@ async def _plan_text(step: StepContext) -> str | None:
     )
 
 
-def _agent_failed(step: StepContext, cls: type[ev.Event], result: AgentResult) -> ev.Event:
+def agent_failed(step: StepContext, cls: type[ev.Event], result: AgentResult) -> ev.Event:
     return failure_event(
         step,
         cls,
@@ -159,7 +169,7 @@ def _agent_failed(step: StepContext, cls: type[ev.Event], result: AgentResult) -
     )
 
 
-async def _record_failure(
+async def record_failure(
     step: StepContext, event: ev.Event, result: AgentResult | None = None
 ) -> StepResult:
     await step.append([event])
@@ -174,7 +184,7 @@ async def _record_failure(
 # --- plan ---------------------------------------------------------------------------------------
 
 
-def _started(cls: type[ev.Event]) -> Callable[[AgentSettings], ev.Event]:
+def started_event_of(cls: type[ev.Event]) -> Callable[[AgentSettings], ev.Event]:
     """The step's ``*Started`` event for an agent; the claim adds the attempt and branch."""
 
     def build(settings: AgentSettings) -> ev.Event:
@@ -200,8 +210,8 @@ async def _trusted_comments(step: StepContext) -> str:
 async def _plan_step(step: StepContext) -> StepResult:
     ctx = step.ctx
     info = await repo_info(ctx, step.repo)
-    prompt = _fill(
-        _template(ctx, "plan"),
+    prompt = fill_prompt(
+        prompt_template(ctx, "plan"),
         repo=step.repo,
         number=step.number,
         base=info.default_branch,
@@ -211,9 +221,9 @@ async def _plan_step(step: StepContext) -> StepResult:
         association=quote(step.view.association, line=True),
         body=quote(await _issue_body(step)),
         comments=await _trusted_comments(step),
-        previous_error=await _previous_error(step),
+        previous_error=await previous_error(step),
     )
-    workspace = await _prepared(step, info.default_branch)
+    workspace = await prepared_workspace(step, info.default_branch)
     try:
         result = await step.run_agent(prompt, workspace.path, AgentMode.READ_ONLY)
         discarded = await workspace.discard_changes()
@@ -222,7 +232,7 @@ async def _plan_step(step: StepContext) -> StepResult:
     if step.stop.is_set() and not result.success:
         return StepResult("interrupted", detail="stopped")
     if not result.success:
-        return await _record_failure(step, _agent_failed(step, ev.PlanFailed, result), result)
+        return await record_failure(step, agent_failed(step, ev.PlanFailed, result), result)
     if not result.text.strip():
         event = failure_event(
             step,
@@ -232,7 +242,7 @@ async def _plan_step(step: StepContext) -> StepResult:
             error_kind="empty_result",
             result=result,
         )
-        return await _record_failure(step, event, result)
+        return await record_failure(step, event, result)
     events: list[ev.Event] = [
         ev.PlanCompleted(text=result.text, discarded_changes=discarded, **run_fields(result))
     ]
@@ -241,7 +251,7 @@ async def _plan_step(step: StepContext) -> StepResult:
         events.append(ev.PlanInvalidated(reason="the issue changed while it was being planned"))
     await step.append(events)
     note = f"\n\n<!-- discarded changes: {', '.join(discarded)} -->\n" if discarded else "\n"
-    await _write(
+    await write_readable(
         ctx,
         step,
         "plan.md",
@@ -256,7 +266,7 @@ async def _plan_step(step: StepContext) -> StepResult:
     return StepResult("completed", cost_usd=float(result.cost_usd or 0.0), detail=detail)
 
 
-async def _write(ctx: PhaseContext, step: StepContext, name: str, text: str) -> None:
+async def write_readable(ctx: PhaseContext, step: StepContext, name: str, text: str) -> None:
     """A readable view (the event has the text as the agent gave it): control characters the
     agent echoed, say from the issue, are shown as \\xNN so `cat` cannot drive a terminal."""
 
@@ -267,7 +277,7 @@ async def _write(ctx: PhaseContext, step: StepContext, name: str, text: str) -> 
 PLAN = StepSpec(
     phase="plan",
     from_states=consumed_by(ev.PlanStarted),
-    started=_started(ev.PlanStarted),
+    started=started_event_of(ev.PlanStarted),
     run=_plan_step,
     new_from=State.SYNCED,
     verb="plan",
@@ -290,8 +300,18 @@ async def _pushed_since_failure(step: StepContext, branch: str) -> str | None:
     return history.pushed_since_failure(await step.ctx.ledger.history(step.claim.stream_id), branch)
 
 
-async def _push(workspace: Any, branch: str, clone_url: str, token: str | None, sha: str) -> str:
+async def push_branch(
+    workspace: Any,
+    branch: str,
+    clone_url: str,
+    token: str | None,
+    sha: str,
+    *,
+    expected: str | None = None,
+) -> str:
     """Push ``sha`` on ``branch``; a failed push whose commit is on GitHub anyway counts as done.
+    ``expected``: the remote head the push must replace (``--force-with-lease``); by default
+    what the mirror last saw.
 
     A push can land and its answer be lost (a connection dropped after the refs were updated);
     git's HTTP layer then sends it again, and that retry is refused because the ref already
@@ -301,7 +321,8 @@ async def _push(workspace: Any, branch: str, clone_url: str, token: str | None, 
     from ghw.git import GitError
 
     try:
-        return await workspace.push(branch, clone_url, token)
+        lease: dict[str, Any] = {"expected": expected} if expected else {}
+        return await workspace.push(branch, clone_url, token, **lease)
     except GitError:
         try:
             await workspace.mirror.ensure(clone_url)
@@ -361,8 +382,8 @@ async def _implement_step(step: StepContext) -> StepResult:
     result: AgentResult | None = None
     if await _pushed_since_failure(step, branch) is None:
         plan = await _plan_text(step) or "(no plan: work from the issue)"
-        prompt = _fill(
-            _template(ctx, "implement"),
+        prompt = fill_prompt(
+            prompt_template(ctx, "implement"),
             repo=step.repo,
             number=step.number,
             branch=branch,
@@ -370,17 +391,17 @@ async def _implement_step(step: StepContext) -> StepResult:
             labels=quote(", ".join(step.view.labels), line=True) or "(none)",
             body=quote(await _issue_body(step)),
             plan=quote(plan),
-            previous_error=await _previous_error(step),
+            previous_error=await previous_error(step),
         )
-        workspace = await _prepared(step, info.default_branch, branch)
+        workspace = await prepared_workspace(step, info.default_branch, branch)
         try:
             result = await step.run_agent(prompt, workspace.path, AgentMode.WRITE)
             cost = float(result.cost_usd or 0.0)
             if step.stop.is_set() and not result.success:
                 return StepResult("interrupted", cost_usd=cost, detail="stopped")
             if not result.success:
-                return await _record_failure(
-                    step, _agent_failed(step, ev.ImplementFailed, result), result
+                return await record_failure(
+                    step, agent_failed(step, ev.ImplementFailed, result), result
                 )
             message = f"{step.view.title} (#{step.number})\n\nFixes #{step.number}\n\nMade by ghw with {result.agent}."
             sha = await workspace.commit_all(message, ctx.config["git.author"])
@@ -397,8 +418,8 @@ async def _implement_step(step: StepContext) -> StepResult:
                     error_kind="no_changes",
                     result=result,
                 )
-                return await _record_failure(step, event, result)
-            pushed = await _push(workspace, branch, info.clone_url, _token(ctx), sha)
+                return await record_failure(step, event, result)
+            pushed = await push_branch(workspace, branch, info.clone_url, git_token(ctx), sha)
             await step.append([ev.BranchPushed(branch=branch, sha=pushed)])
             crashpoint(ctx.environ, "after_push")
         finally:
@@ -433,7 +454,7 @@ async def _implement_step(step: StepContext) -> StepResult:
             error_kind="github_422",
             result=result,
         )
-        return await _record_failure(step, event, result)
+        return await record_failure(step, event, result)
     except GitHubError as exc:
         event = failure_event(
             step,
@@ -443,7 +464,7 @@ async def _implement_step(step: StepContext) -> StepResult:
             error_kind=type(exc).__name__,
             result=result,
         )
-        return await _record_failure(step, event, result)
+        return await record_failure(step, event, result)
     crashpoint(ctx.environ, "after_pr_call")
     opened: ev.Event
     if getattr(pr, "existing", False):
@@ -478,7 +499,7 @@ def _summary(plan: str | None, limit: int = 1500) -> str:
 IMPLEMENT = StepSpec(
     phase="implement",
     from_states=consumed_by(ev.ImplementStarted),
-    started=_started(ev.ImplementStarted),
+    started=started_event_of(ev.ImplementStarted),
     run=_implement_step,
     verb="implement",
 )
@@ -515,12 +536,12 @@ async def _review_step(step: StepContext) -> StepResult:
             transient=False,
             error_kind="no_pr",
         )
-        return await _record_failure(step, event)
+        return await record_failure(step, event)
     pr = await ctx.github.get_pull(owner, name, pr_number)
     diff = await ctx.github.get_pull_diff(owner, name, pr_number)
     plan = await _plan_text(step)
-    prompt = _fill(
-        _template(ctx, "review"),
+    prompt = fill_prompt(
+        prompt_template(ctx, "review"),
         repo=step.repo,
         number=step.number,
         pr_number=pr_number,
@@ -530,10 +551,10 @@ async def _review_step(step: StepContext) -> StepResult:
         body=quote(await _issue_body(step)),
         plan=f"\nThe plan it followed:\n\n{quote(plan)}\n" if plan else "",
         diff=quote(diff[:200_000]),
-        previous_error=await _previous_error(step),
+        previous_error=await previous_error(step),
     )
     info = await repo_info(ctx, step.repo)
-    workspace = await _prepared(step, info.default_branch, pr.head_ref)
+    workspace = await prepared_workspace(step, info.default_branch, pr.head_ref)
     head = await workspace.head_sha()
     if pr.head_sha and head != pr.head_sha:
         # never review other code than the PR's: the mirror may lag behind a fresh push
@@ -545,7 +566,7 @@ async def _review_step(step: StepContext) -> StepResult:
             transient=True,
             error_kind="head_mismatch",
         )
-        return await _record_failure(step, event)
+        return await record_failure(step, event)
     try:
         result = await step.run_agent(prompt, workspace.path, AgentMode.READ_ONLY)
         await workspace.discard_changes()
@@ -554,7 +575,7 @@ async def _review_step(step: StepContext) -> StepResult:
     if step.stop.is_set() and not result.success:
         return StepResult("interrupted", detail="stopped")
     if not result.success:
-        return await _record_failure(step, _agent_failed(step, ev.ReviewFailed, result), result)
+        return await record_failure(step, agent_failed(step, ev.ReviewFailed, result), result)
     verdict = parse_verdict(result.text)
     if verdict is None:
         event = failure_event(
@@ -565,7 +586,7 @@ async def _review_step(step: StepContext) -> StepResult:
             error_kind="missing_verdict",
             result=result,
         )
-        return await _record_failure(step, event, result)
+        return await record_failure(step, event, result)
     comment_url = None
     if ctx.config["review.comment"]:
         head = getattr(pr, "head_sha", None) or "head"
@@ -586,18 +607,21 @@ async def _review_step(step: StepContext) -> StepResult:
         await step.append(
             [ev.CommentPosted(key=key, comment_id=comment.id, url=comment.html_url or "")]
         )
-    await step.append(
-        [
-            ev.ReviewCompleted(
-                verdict=verdict,
-                text=result.text,
-                pr_number=pr_number,
-                comment_url=comment_url,
-                **run_fields(result),
-            )
-        ]
+    completed = ev.ReviewCompleted(
+        verdict=verdict,
+        text=result.text,
+        pr_number=pr_number,
+        comment_url=comment_url,
+        **run_fields(result),
     )
-    await _write(
+    feedback = _self_review(ctx, verdict, result.text, pr_number, pr)
+    if feedback:
+        # the same head reviewed again (a person released it): that request is already recorded
+        past = await ctx.ledger.history(step.claim.stream_id)
+        seen = {e.payload.get("github_id") for e in past if e.type == ev.FeedbackReceived.TYPE}
+        feedback = [f for f in feedback if f.github_id not in seen]  # type: ignore[attr-defined]
+    await step.append([completed, *feedback])
+    await write_readable(
         ctx,
         step,
         "review.md",
@@ -608,10 +632,39 @@ async def _review_step(step: StepContext) -> StepResult:
     )
 
 
+def _self_review(
+    ctx: PhaseContext, verdict: str, text: str, pr_number: int, pr: Any
+) -> list[ev.Event]:
+    """ghw's own ``request_changes`` is feedback on its PR (§12, source ``self_review``): once
+    per reviewed head, acted on while the follow-up is on."""
+    if verdict != "request_changes":
+        return []
+    head = getattr(pr, "head_sha", None) or ""
+    enabled = bool(ctx.config["followup.enabled"])
+    return [
+        ev.FeedbackReceived(
+            source="self_review",
+            github_id=f"{pr_number}@{head or 'head'}",
+            author="ghw",
+            head_sha=head,
+            url=getattr(pr, "html_url", None) or "",
+            summary=visible_line(_first_line(text))[:200],
+            body=text[:20000] if enabled else "",
+            body_sha256=hashlib.sha256(text.encode()).hexdigest(),
+            actionable=enabled,
+            reason="" if enabled else "followup.enabled is false",
+        )
+    ]
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
 REVIEW = StepSpec(
     phase="review",
     from_states=consumed_by(ev.ReviewStarted),
-    started=_started(ev.ReviewStarted),
+    started=started_event_of(ev.ReviewStarted),
     run=_review_step,
     verb="review",
 )

@@ -131,6 +131,8 @@ class StepSpec:
     verb: str = ""
     # the *Failed event of an error outside the agent; by default the transition table's
     failed: type[ev.Event] | None = None
+    # why a ready issue must be held before it is claimed (None: it may run)
+    guard: Callable[[PhaseContext, IssueView], str | None] | None = None
 
     def __post_init__(self) -> None:
         if self.failed is None:
@@ -246,32 +248,36 @@ async def budget_holds(
     ctx: PhaseContext, spec: StepSpec, filters: Filters, repos: list[str]
 ) -> list[tuple[IssueView, ev.Held]]:
     """The ``Held`` events the phase appends before it claims: each ready issue whose recorded
-    cost reached ``budget.per_issue_usd``."""
+    cost reached ``budget.per_issue_usd``, or that the step's own guard stops (``spec.guard``:
+    the follow-up's round cap and PR age)."""
     limit = ctx.config["budget.per_issue_usd"]
-    if limit is None:
+    if limit is None and spec.guard is None:
         return []
-    return [
-        (
-            view,
-            ev.Held(
-                reason=f"budget: ${view.cost_usd:.4f} spent of ${limit:.4f} per issue", by="ghw"
-            ),
-        )
-        for view in await ctx.ledger.ready_issues(
-            spec.from_states, filters.claim_filters(repos), limit=100000
-        )
-        if view.cost_usd >= limit
-    ]
+    holds: list[tuple[IssueView, ev.Held]] = []
+    for view in await ctx.ledger.ready_issues(
+        spec.from_states, filters.claim_filters(repos), limit=100000
+    ):
+        if limit is not None and view.cost_usd >= limit:
+            reason = f"budget: ${view.cost_usd:.4f} spent of ${limit:.4f} per issue"
+        elif spec.guard is not None and (why := spec.guard(ctx, view)):
+            reason = why
+        else:
+            continue
+        holds.append((view, ev.Held(reason=reason, by="ghw")))
+    return holds
 
 
-def _held_line(ctx: PhaseContext, view: IssueView) -> str:
-    return f"{view.stream_id}: held (per-issue budget ${ctx.config['budget.per_issue_usd']:.2f} reached)"
+def _held_line(ctx: PhaseContext, view: IssueView, held: ev.Held) -> str:
+    if held.reason.startswith("budget"):
+        limit = ctx.config["budget.per_issue_usd"]
+        return f"{view.stream_id}: held (per-issue budget ${limit:.2f} reached)"
+    return f"{view.stream_id}: held ({held.reason})"
 
 
 async def _apply_budget_holds(ctx: PhaseContext, holds: list[tuple[IssueView, ev.Held]]) -> None:
     for view, held in holds:
         await ctx.ledger.append(view.stream_id, view.version, [held], cycle_id=ctx.cycle_id)
-        ctx.reporter.line(f"  {_held_line(ctx, view)}")
+        ctx.reporter.line(f"  {_held_line(ctx, view, held)}")
 
 
 @dataclass(frozen=True)
@@ -306,7 +312,7 @@ def _show_plan(
     ctx: PhaseContext, spec: StepSpec, plan: StepPlan, agent_name: str, outcome: PhaseOutcome
 ) -> None:
     """``--dry-run``: the plan, one ``would …`` line per hold and per claim."""
-    lines = [f"would hold {_held_line(ctx, view)}" for view, _ in plan.holds]
+    lines = [f"would hold {_held_line(ctx, view, held)}" for view, held in plan.holds]
     lines += [
         f"would {spec.verb or spec.phase} {view.stream_id} ({view.state}) with {agent_name}"
         for view in plan.takes

@@ -74,7 +74,7 @@ def test_agents_check_lists_install_hints(env: dict[str, str]) -> None:
     rows = {r["name"]: r for r in json.loads(out)}
     assert code == 0
     assert rows["claude-code"]["installed"] is False
-    assert rows["claude-code"]["phases"] == ["plan", "implement", "review"]
+    assert rows["claude-code"]["phases"] == ["plan", "implement", "review", "revise"]
     assert (
         "npm install" in rows["claude-code"]["install"]
         or "command" in rows["claude-code"]["install"]

@@ -25,6 +25,7 @@ BANNER_LINES = [
     "=== Generating plans ===",
     "=== Implementing plans ===",
     "=== Reviewing implementations ===",
+    "=== Revising pull requests ===",
     "=== Work cycle completed ===",
 ]
 
@@ -58,7 +59,7 @@ async def test_orch_must_phases_run_in_order_sync_plan_implement_review(tmp_path
     assert fake.names == ["sync", "plan", "implement", "review"]
     assert [p.name for p in result.phases] == ["sync", "plan", "implement", "review"]
     banners = [line for line in _out(orch).splitlines() if line.startswith("===")]
-    assert banners == BANNER_LINES
+    assert banners == [b for b in BANNER_LINES if b != BANNERS["revise"]]  # revise not asked
 
 
 async def test_orch_should_banners_exact_and_on_stdout(tmp_path, env):
@@ -315,7 +316,7 @@ async def test_orch_should_continue_to_next_phase_after_failure(tmp_path, env, l
     orch = _orch(tmp_path, env, fake)
     result = await orch.run_cycle()
     assert fake.names == list(PHASES)  # implement and review still ran
-    assert not result.ok and [p.ok for p in result.phases] == [False, False, True, True]
+    assert not result.ok and [p.ok for p in result.phases] == [False, False, True, True, True]
     out = _out(orch)
     assert "sync failed: RuntimeError('sync exploded')" in out
     assert out.splitlines()[-1] == COMPLETED
@@ -444,4 +445,9 @@ async def test_orch_must_parallelism_from_configuration_defaults(tmp_path, env):
     config = _config(tmp_path, plan={"parallelism": 3})
     await _orch(tmp_path, env, fake, config_path=config).run_cycle()
     await _orch(tmp_path, env, fake, config_path=config, parallelism=5).run_cycle()
-    assert seen == {"plan": [2, 3, 5], "implement": [2, 2, 5], "review": [2, 2, 5]}
+    assert seen == {
+        "plan": [2, 3, 5],
+        "implement": [2, 2, 5],
+        "review": [2, 2, 5],
+        "revise": [2, 2, 5],
+    }

@@ -119,7 +119,7 @@ def test_orch_cli_dry_run_changes_nothing(config, env, demo_hub, tmp_path):
     assert "would plan demo/calc#1 (synced) with scripted" in r.out
     assert "would plan demo/calc#4" not in r.out  # skipped, untrusted
     banners = [line for line in r.out.splitlines() if line.startswith("===")]
-    assert len(banners) == 5
+    assert len(banners) == 6  # five phases and the cycle's end
     # and the loop's dry run too
     r = run(config, env, "loop", "--every", "1s", "--max-cycles", "1", "--dry-run")
     assert r.code == 0 and ledger.read_bytes() == before

@@ -10,19 +10,25 @@ from ghw.phases.outcome import PhaseOutcome as OwnOutcome
 
 
 def test_the_orchestrator_reads_its_phases_and_banners_from_the_table() -> None:
-    assert PHASES == ("sync", "plan", "implement", "review") == registry.NAMES
+    assert PHASES == ("sync", "plan", "implement", "review", "revise") == registry.NAMES
     assert BANNERS == {
         "sync": "=== Syncing issues ===",
         "plan": "=== Generating plans ===",
         "implement": "=== Implementing plans ===",
         "review": "=== Reviewing implementations ===",
+        "revise": "=== Revising pull requests ===",  # §12
     }
     assert COMPLETED == "=== Work cycle completed ==="
     assert PhaseOutcome is OwnOutcome  # re-exported, not a second class
 
 
 def test_agent_phases_consume_the_sources_of_their_started_row() -> None:
-    started = {"plan": ev.PlanStarted, "implement": ev.ImplementStarted, "review": ev.ReviewStarted}
+    started = {
+        "plan": ev.PlanStarted,
+        "implement": ev.ImplementStarted,
+        "review": ev.ReviewStarted,
+        "revise": ev.RevisionStarted,
+    }
     assert registry.AGENT_PHASES == tuple(started)
     for name, cls in started.items():
         row = next(r for r in TRANSITIONS if r["trigger"] == cls.TYPE)
@@ -30,12 +36,14 @@ def test_agent_phases_consume_the_sources_of_their_started_row() -> None:
     assert registry.BY_NAME["plan"].consumes == ("synced", "plan_failed")
     assert registry.BY_NAME["implement"].consumes == ("planned", "implement_failed")
     assert registry.BY_NAME["review"].consumes == ("implemented", "review_failed")
+    assert registry.BY_NAME["revise"].consumes == ("changes_requested", "revise_failed")
 
 
 def test_each_agent_phase_fails_with_its_own_event() -> None:
     assert registry.BY_NAME["plan"].failed is ev.PlanFailed
     assert registry.BY_NAME["implement"].failed is ev.ImplementFailed
     assert registry.BY_NAME["review"].failed is ev.ReviewFailed
+    assert registry.BY_NAME["revise"].failed is ev.RevisionFailed
     assert registry.BY_NAME["sync"].failed is None and not registry.BY_NAME["sync"].agent
 
 

@@ -1,0 +1,189 @@
+"""The revise phase (§12) against real git and fakehub: one round per batch of feedback waiting —
+one commit on the PR's branch, one reply, no new PR — and its guards. Feedback is appended here
+as the sync's watch records it (tests/sync/test_sync_watch.py covers the watching itself)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from phases_kit import DEMO_SCRIPT, Rig, payloads
+
+from ghw.ledger.store import Ledger
+from ghw.machine import events as ev
+
+
+def _head(rig: Rig, branch: str = "ghw/issue-1") -> str:
+    [pr] = [p for p in rig.pulls() if p["head"]["ref"] == branch]
+    return str(pr["head"]["sha"])
+
+
+def _pr_number(rig: Rig, branch: str = "ghw/issue-1") -> int:
+    [pr] = [p for p in rig.pulls() if p["head"]["ref"] == branch]
+    return int(pr["number"])
+
+
+async def _reviewed(rig: Rig) -> None:
+    result, out = await rig.run("sync", "plan", "implement", "review", issue_numbers=[1])
+    assert result.ok, out
+    assert await rig.state(1) == "reviewed"
+
+
+async def _feedback(rig: Rig, gid: str, *, source: str = "review", body: str = "") -> None:
+    async with await Ledger.open(rig.ledger_path) as ledger:
+        await ledger.append(
+            rig.stream(1),
+            None,
+            [
+                ev.FeedbackReceived(
+                    source=source,
+                    github_id=gid,
+                    author="alice",
+                    association="MEMBER",
+                    summary="please also handle negative numbers",
+                    body=body or "Please also handle negative numbers in add().",
+                    actionable=True,
+                )
+            ],
+        )
+
+
+def _revision_replies(rig: Rig, number: int) -> list[dict[str, Any]]:
+    return [c for c in rig.comments(number) if "<!-- ghw:revision=" in c["body"]]
+
+
+async def test_one_round_one_commit_one_reply_no_new_pr(rig: Rig) -> None:
+    await _reviewed(rig)
+    number, head = _pr_number(rig), _head(rig)
+    await _feedback(rig, "501")
+    assert await rig.state(1) == "changes_requested"
+
+    result, out = await rig.run("revise", issue_numbers=[1])
+    assert result.ok, out
+    assert await rig.state(1) == "implemented"  # review runs again on the new head
+    new_head = _head(rig)
+    assert new_head != head
+    assert len([p for p in rig.pulls() if p["head"]["ref"].startswith("ghw/issue-1")]) == 1
+    replies = _revision_replies(rig, number)
+    assert len(replies) == 1 and "revision 1" in replies[0]["body"]
+    [done] = payloads(await rig.history(1), "RevisionCompleted")
+    assert done["addressed"] == ["review:501"] and done["round"] == 1
+    assert done["head_sha"] == new_head
+    # the prompt quoted the feedback as data
+    prompt = rig.prompt(rig.transcripts(1, "revise")[-1])
+    assert "<<<FEEDBACK PR #" in prompt and "negative numbers" in prompt
+
+    # nothing waits: another revise run does nothing; review runs again on the new head
+    result, out = await rig.run("revise", issue_numbers=[1])
+    assert result.ok and len(_revision_replies(rig, number)) == 1 and _head(rig) == new_head
+    result, out = await rig.run("review", issue_numbers=[1])
+    assert result.ok, out
+    assert await rig.state(1) == "reviewed"
+
+
+async def test_ghws_own_request_changes_starts_a_round(rig: Rig) -> None:
+    script = yaml.safe_load(DEMO_SCRIPT.read_text())
+    script["issues"][1]["review"]["text"] = "Missing a test for add().\nVERDICT: request_changes"
+    rig.script(script)
+    await _reviewed_with_request(rig)
+    view = await rig.view(1)
+    assert view.state == "changes_requested"
+    [item] = payloads(await rig.history(1), "FeedbackReceived")
+    assert item["source"] == "self_review" and item["actionable"] is True
+
+
+async def _reviewed_with_request(rig: Rig) -> None:
+    result, out = await rig.run("sync", "plan", "implement", "review", issue_numbers=[1])
+    assert result.ok, out
+
+
+async def test_a_round_that_changes_nothing_is_held_no_progress(rig: Rig) -> None:
+    script = yaml.safe_load(DEMO_SCRIPT.read_text())
+    script["issues"][1]["revise"] = {"text": "Nothing to change."}
+    rig.script(script)
+    await _reviewed(rig)
+    head = _head(rig)
+    await _feedback(rig, "502")
+    result, out = await rig.run("revise", issue_numbers=[1])
+    assert result.ok, out  # held is an outcome, not a failure
+    view = await rig.view(1)
+    assert view.state == "held" and view.held_reason.startswith("no_progress"), out
+    assert _head(rig) == head and _revision_replies(rig, _pr_number(rig)) == []
+
+
+async def test_conflict_markers_fail_the_round_and_nothing_is_pushed(rig: Rig) -> None:
+    script = yaml.safe_load(DEMO_SCRIPT.read_text())
+    script["issues"][1]["revise"] = {
+        "text": "Done.",
+        "edits": [
+            {"path": "calc/ops.py", "append": "<<<<<<< HEAD\nx = 1\n=======\nx = 2\n>>>>>>> main\n"}
+        ],
+    }
+    rig.script(script)
+    await _reviewed(rig)
+    head = _head(rig)
+    await _feedback(rig, "503")
+    result, out = await rig.run("revise", issue_numbers=[1])
+    assert not result.ok, out
+    view = await rig.view(1)
+    assert view.state == "revise_failed" and "conflict markers" in (view.last_error or "")
+    assert _head(rig) == head and _revision_replies(rig, _pr_number(rig)) == []
+
+
+async def test_max_rounds_holds_before_the_next_round_and_release_resumes(rig: Rig) -> None:
+    rig.configure(**{"followup.max_rounds": 1})
+    await _reviewed(rig)
+    await _feedback(rig, "504")
+    result, out = await rig.run("revise", "review", issue_numbers=[1])
+    assert result.ok, out
+    await _feedback(rig, "505")
+    result, out = await rig.run("revise", issue_numbers=[1])
+    view = await rig.view(1)
+    assert view.state == "held" and view.held_reason.startswith("max_rounds"), out
+    assert len(_revision_replies(rig, _pr_number(rig))) == 1
+    code, out, err = await rig.cli("release", rig.stream(1))
+    assert code == 0, out + err
+    result, out = await rig.run("revise", issue_numbers=[1])
+    assert result.ok, out
+    assert await rig.state(1) == "implemented"
+    assert len(_revision_replies(rig, _pr_number(rig))) == 2
+
+
+def _commits_between(rig: Rig, old: str, new: str) -> int:
+    bare = next(Path(rig.hub.data_dir).rglob("calc.git"))
+    out = subprocess.run(
+        ["git", "--git-dir", str(bare), "rev-list", "--count", f"{old}..{new}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(out.stdout.strip())
+
+
+@pytest.mark.parametrize("point", ["after_revision_push", "after_reply_call"])
+async def test_a_round_killed_after_an_effect_makes_one_commit_and_one_reply(
+    rig: Rig, point: str
+) -> None:
+    await _reviewed(rig)
+    number, head = _pr_number(rig), _head(rig)
+    await _feedback(rig, "601")
+    crashed = rig.ghw("revise", "--issue", "1", GHW_CRASH_AT=point)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    assert await rig.state(1) == "revising"
+    assert len(_revision_replies(rig, number)) == (1 if point == "after_reply_call" else 0)
+
+    result, out = await rig.run("revise", issue_numbers=[1])
+    assert result.ok, out
+    assert await rig.state(1) == "implemented"
+    new_head = _head(rig)
+    assert _commits_between(rig, head, new_head) == 1  # one revision commit, from fakehub's git
+    assert len(_revision_replies(rig, number)) == 1
+    assert len(rig.transcripts(1, "revise")) == 1  # the agent ran once: the push was recorded
+    assert len([p for p in rig.pulls() if p["head"]["ref"].startswith("ghw/issue-1")]) == 1
+    # a restart never re-triggers on feedback already handled
+    result, out = await rig.run("revise", issue_numbers=[1])
+    assert result.ok and len(_revision_replies(rig, number)) == 1, out
