@@ -429,7 +429,8 @@ async def _status_data(app_ctx: AppContext, config: Any) -> dict[str, Any]:
             {"issue": v.stream_id, "reason": v.held_reason, "from": v.held_from}
             for v in await ledger.issues(states=["held"])
         ]
-        changed = [v.stream_id for v in await ledger.issues() if v.changed_since_plan]
+        views = await ledger.issues()
+        changed = [v.stream_id for v in views if v.changed_since_plan]
         loop = await ledger.view("loop")
         return {
             "ledger": str(ledger.path),
@@ -441,7 +442,27 @@ async def _status_data(app_ctx: AppContext, config: Any) -> dict[str, Any]:
             "held": held,
             "changed_since_plan": changed,
             "loop_held": bool(loop and loop.held),
+            "pull_requests": [_pull_request_row(v) for v in views if v.pr_number is not None],
         }
+
+
+def _pull_request_row(view: Any) -> dict[str, Any]:
+    """One PR ghw opened or adopted, across all its rounds (§12): its cost is the issue's whole
+    life (plan, implement, every review and revision)."""
+    return {
+        "issue": view.stream_id,
+        "pr": view.pr_number,
+        "url": view.pr_url,
+        "state": view.state,
+        "rounds": view.rounds,
+        "feedback_waiting": len(view.feedback_waiting),
+        "feedback_handled": view.feedback_handled,
+        "feedback_ignored": view.feedback_ignored,
+        "ci": view.ci or None,
+        "merged": bool(view.pr_merged_at),
+        "merged_at": view.pr_merged_at or None,
+        "cost_usd": round(view.cost_usd, 6),
+    }
 
 
 def cycle_status(cycle: Any, host: str) -> str:
@@ -501,6 +522,19 @@ def _print_status(app_ctx: AppContext, data: dict[str, Any], *, exists: bool) ->
             app_ctx.echo(
                 f"  {lease['issue']}  {lease['phase']}  pid {h['pid']}@{h['host']}{dead}  "
                 f"until {lease['expires']}"
+            )
+    if data.get("pull_requests"):
+        app_ctx.echo("Pull requests:")
+        for pr in data["pull_requests"]:
+            merged = "merged" if pr["merged"] else pr["state"]
+            feedback = (
+                f"feedback {pr['feedback_handled']} handled, {pr['feedback_ignored']} ignored"
+                + (f", {pr['feedback_waiting']} waiting" if pr["feedback_waiting"] else "")
+            )
+            ci = f"  CI {pr['ci']}" if pr["ci"] else ""
+            app_ctx.echo(
+                f"  {pr['issue']}  PR #{pr['pr']}  {merged}  rounds {pr['rounds']}  {feedback}"
+                f"{ci}  ${pr['cost_usd']:.4f}"
             )
     app_ctx.echo(f"Cost so far: ${data['cost_usd']:.4f}")
     if data["cycles"]:

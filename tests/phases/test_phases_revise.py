@@ -4,6 +4,7 @@ as the sync's watch records it (tests/sync/test_sync_watch.py covers the watchin
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 from pathlib import Path
@@ -83,6 +84,18 @@ async def test_one_round_one_commit_one_reply_no_new_pr(rig: Rig) -> None:
     result, out = await rig.run("review", issue_numbers=[1])
     assert result.ok, out
     assert await rig.state(1) == "reviewed"
+
+    # status and history show the round, the feedback handled and the PR's cost over all rounds
+    code, out, err = await rig.cli("status", "--json")
+    assert code == 0, out + err
+    [pr] = json.loads(out)["pull_requests"]
+    assert (pr["issue"], pr["pr"], pr["rounds"]) == (rig.stream(1), number, 1)
+    assert (pr["feedback_handled"], pr["feedback_waiting"], pr["merged"]) == (1, 0, False)
+    code, out, err = await rig.cli("status")
+    assert f"PR #{number}  reviewed  rounds 1  feedback 1 handled, 0 ignored" in out, out
+    code, out, err = await rig.cli("history", rig.stream(1))
+    assert "RevisionCompleted" in out and "addressed 1: review:501" in out, out
+    assert "FeedbackReceived" in out and "acted on" in out, out
 
 
 async def test_ghws_own_request_changes_starts_a_round(rig: Rig) -> None:
