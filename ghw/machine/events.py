@@ -356,6 +356,10 @@ class PullRequestWatched(Event):
     head_sha: str = ""
     ci: str = ""  # "" (none) | pending | success | failure | action_required
     mergeable_state: str = ""
+    # what the look's conditional reads answered, so the next look can send If-None-Match after
+    # a restart: read name -> ETag, "<read>.ci" -> that read's part of ``ci``, "sha" -> the
+    # commit the CI reads were of (ghw.phases.watch)
+    etags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

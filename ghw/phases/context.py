@@ -89,6 +89,9 @@ class RunCaches:
     owner_listings: dict[str, tuple[list[str], str | None]] = field(default_factory=dict)
     # owner/* pattern -> why it could not be expanded, for the phase's outcome
     unresolved: dict[str, str] = field(default_factory=dict)
+    # the token's own login (GET /user, read once per run by the watch, only when it reads a PR;
+    # "" when it could not be read): feedback from ghw's own account is never acted on
+    own_login: str | None = None
 
 
 @dataclass

@@ -15,6 +15,10 @@ no ``since`` if the issue lies before the cursor), and the change is decided fro
 
 An overlapping sync may append the same facts first: on a ConcurrencyError the page's streams are
 read again and its events planned again against them, so only what is still new is appended.
+
+The PRs the listing returns are handed to the watch (:mod:`ghw.phases.watch`, §12), which looks at
+the open PRs ghw opened or adopted. The listing's own events for an issue whose PR is watched land
+after that look, so a merge is recorded before the close it caused.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from ghw.phases.eligibility import Policy, content_hash, decide
 from ghw.phases.files import render_issue_md
 from ghw.phases.outcome import PhaseOutcome
 from ghw.phases.repos import expand_repos
+from ghw.phases.watch import is_watched, watch_repo
 
 if TYPE_CHECKING:  # start-up time: ghw.github loads httpx; the CLI reads the phase table early
     from ghw.github.models import Issue, IssuesListing
@@ -74,6 +79,8 @@ class RepoSync:
     seen: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     planned: list[str] = field(default_factory=list)  # dry run: what would be written
+    watch_requests: int = 0  # the watch's reads of PRs (``requests`` counts the listing's pages)
+    notes: list[str] = field(default_factory=list)  # one line per PR with something new
 
 
 @dataclass
@@ -309,9 +316,12 @@ async def run_sync(ctx: PhaseContext, filters: Filters) -> SyncResult:
                 repo=repo,
                 issues=outcome.seen,
                 requests=outcome.requests,
+                watch_requests=outcome.watch_requests,
                 **outcome.counts,
             )
             ctx.reporter.line(f"  {repo}: {outcome.seen} issues seen, {summary}")
+            for line in outcome.notes:
+                ctx.reporter.line(line)
             for line in outcome.planned:
                 ctx.reporter.line(f"    would {line}")
         result.repos.append(outcome)
@@ -347,7 +357,9 @@ async def _sync_repo(
 
     # the one dry-run decision of the sync: the same plan, applied or only shown
     writer: _Sink = _PlanSink(outcome) if ctx.dry_run else _PageWriter(ctx, outcome)
-    listing = _Listing(ctx, repo, filters, policy, views, outcome, recorded)
+    now = ctx.clock()
+    watched = {n for n, v in views.items() if is_watched(v, ctx.config, now)}
+    listing = _Listing(ctx, repo, filters, policy, views, outcome, recorded, watched)
     try:
         # Most recently updated first: any change puts its issue on the first page, so that
         # page's ETag speaks for the whole listing (ADR 0031). Each page is handed to the writer
@@ -391,6 +403,10 @@ async def _sync_repo(
                 )
         if planned:
             writer.submit(planned, [])
+        report = await watch_repo(ctx, repo, views, listing.pulls, filters, writer)
+        outcome.watch_requests = report.requests
+        outcome.notes.extend(report.lines)
+        await _submit_deferred(ctx, writer, listing)
     except BaseException:
         await writer.drain(quiet=True)  # what was handed over is true: let it land
         raise
@@ -400,6 +416,8 @@ async def _sync_repo(
     new_cursor, new_etag = _next_cursor(
         outcome.not_modified, outcome.requests, listing.etag, listing.newest, cursor, etag
     )
+    if report.relist:
+        new_etag = None  # a PR must be listed again (its look is not done): no 304 next time
     await writer.finish(
         repo,
         ev.RepositorySynced(
@@ -410,6 +428,18 @@ async def _sync_repo(
             not_modified=outcome.not_modified,
         ),
     )
+
+
+async def _submit_deferred(ctx: PhaseContext, writer: _Sink, listing: _Listing) -> None:
+    """The listing's events for issues whose PR was watched, planned again against their
+    streams now (the watch may have appended to them: a merge, then the close it caused)."""
+    if not listing.deferred:
+        return
+    planned = []
+    for p in listing.deferred:
+        view = await ctx.ledger.issue(p.stream_id)
+        planned.append(_Planned(p.stream_id, view.version if view else 0, p.replan(view), p.replan))
+    writer.submit(planned, listing.deferred_files)
 
 
 @dataclass
@@ -424,6 +454,10 @@ class _Planned:
 
 def _recheck(policy: Policy) -> Callable[[IssueView | None], list[ev.Event]]:
     return lambda view: recheck_events(view, policy) if view is not None else []
+
+
+def _nothing(view: IssueView | None) -> list[ev.Event]:
+    return []
 
 
 def _unless_eligible(event: ev.Event) -> Callable[[IssueView | None], list[ev.Event]]:
@@ -447,10 +481,15 @@ class _Listing:
         views: dict[int, IssueView],
         outcome: RepoSync,
         recorded: dict[int, Facts],
+        watched: set[int],
     ) -> None:
         self._ctx, self._repo, self._filters, self._policy = ctx, repo, filters, policy
         self._views, self._outcome, self._recorded = views, outcome, recorded
+        self._watched = watched  # issues whose PR the watch looks at after the listing
         self.listed: set[int] = set()  # issue numbers (not PRs) the listing returned
+        self.pulls: dict[int, Issue] = {}  # the PR items, by number, for the watch
+        self.deferred: list[_Planned] = []  # events of watched issues: after the watch
+        self.deferred_files: list[_FileJob] = []
         self.newest: str | None = None  # the largest updated_at of any item
         self.etag: str | None = None  # the first page's
 
@@ -467,7 +506,10 @@ class _Listing:
                 self.newest = issue.updated_at
             # An issue created or updated while the pages are read shifts the later pages, so
             # an item can come twice; sorted by update, the first copy is the newest.
-            if issue.is_pull_request or issue.number in self.listed:
+            if issue.is_pull_request:
+                self.pulls.setdefault(issue.number, issue)
+                continue
+            if issue.number in self.listed:
                 continue
             self.listed.add(issue.number)
             if not (
@@ -479,16 +521,19 @@ class _Listing:
             view = self._views.get(issue.number)
             recorded = self._recorded.get(issue.number)
             events = plan_issue_events(issue, view, repo, self._policy, recorded)
+            later = issue.number in self._watched
             if events:
                 replan = functools.partial(
                     _replan_issue, issue=issue, repo=repo, policy=self._policy
                 )
                 sid = f"{repo}#{issue.number}"
-                planned.append(_Planned(sid, view.version if view else 0, events, replan))
+                entry = _Planned(sid, view.version if view else 0, events, replan)
+                (self.deferred if later else planned).append(entry)
                 how = _NEW if view is None else _UPDATE
             else:
                 how = _IF_MISSING  # unchanged: its issue.md only if it went missing
-            files.append(_issue_file(ctx, repo, issue, self._policy, how))
+            job = _issue_file(ctx, repo, issue, self._policy, how)
+            (self.deferred_files if later and events else files).append(job)
         return planned, files
 
 
@@ -504,6 +549,10 @@ _COUNT_KEYS = {
     "IssueClosed": "closed",
     "IssueReopened": "reopened",
     "EligibilityChanged": "eligibility",
+    # the watch's (PullRequestWatched, what a look saw, is not counted)
+    "FeedbackReceived": "feedback",
+    "PullRequestMerged": "merged",
+    "Held": "held",
 }
 
 
@@ -513,8 +562,9 @@ def _count(outcome: RepoSync, planned: Sequence[_Planned]) -> None:
         for e in p.events:
             if e.TYPE == "IssueSynced" and not e.eligible:  # type: ignore[attr-defined]
                 outcome.counts["skipped"] = outcome.counts.get("skipped", 0) + 1
-            key = _COUNT_KEYS[e.TYPE]
-            outcome.counts[key] = outcome.counts.get(key, 0) + 1
+            key = _COUNT_KEYS.get(e.TYPE)
+            if key is not None:
+                outcome.counts[key] = outcome.counts.get(key, 0) + 1
 
 
 class _Sink(Protocol):
@@ -526,6 +576,10 @@ class _Sink(Protocol):
     async def drain(self, *, quiet: bool = False) -> None: ...
 
     async def finish(self, repo: str, event: ev.Event) -> None: ...
+
+    async def append_now(
+        self, stream_id: str, version: int, events: Sequence[ev.Event]
+    ) -> None: ...
 
 
 class _PlanSink:
@@ -545,6 +599,10 @@ class _PlanSink:
 
     async def finish(self, repo: str, event: ev.Event) -> None:
         self._add(repo, [event])
+
+    async def append_now(self, stream_id: str, version: int, events: Sequence[ev.Event]) -> None:
+        _count(self._outcome, [_Planned(stream_id, version, list(events), _nothing)])
+        self._add(stream_id, events)
 
     def _add(self, stream_id: str, events: Sequence[ev.Event]) -> None:
         self._outcome.planned.append(f"append {' + '.join(e.TYPE for e in events)} to {stream_id}")
@@ -611,6 +669,14 @@ class _PageWriter:
                 continue
             _count(self._outcome, planned)
             return
+
+    async def append_now(self, stream_id: str, version: int, events: Sequence[ev.Event]) -> None:
+        """One stream's append now, after the pages handed over so far (the watch's look);
+        ConcurrencyError / DuplicateFeedbackError reach the caller, which plans it again."""
+        if self._tail is not None:
+            await self._tail
+        await self._ctx.ledger.append(stream_id, version, events, cycle_id=self._ctx.cycle_id)
+        _count(self._outcome, [_Planned(stream_id, version, list(events), _nothing)])
 
     async def finish(self, repo: str, event: ev.Event) -> None:
         """The repository's own event (its cursor), after every page has landed."""
