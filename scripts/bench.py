@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmarks with baselines measured in the same run (§11). Prints one JSON object on stdout.
 
-Usage: python scripts/bench.py [ledger|sync|phases|load ...] [--quick]
+Usage: python scripts/bench.py [ledger|sync|phases|load|followup ...] [--quick]
 
 Every section reports its figures and a ``ratio`` against the plainest way of doing the same work,
 so the numbers mean the same on a slow machine and a fast one.
@@ -707,11 +707,156 @@ def bench_load(quick: bool) -> dict[str, Any]:
     return run(quick)
 
 
+# --- follow-up (§12): what watching ghw's open PRs costs in requests -------------------------
+
+FOLLOW_REPO = "bench/follow"
+FOLLOW_TOKEN = "ghp_bench_followup_0001"
+
+
+async def _follow_ledger(ledger_path: Path, prs: dict[int, int]) -> None:
+    """Each issue through plan, implement (its PR opened) and review, straight in the ledger: the
+    state ghw leaves an issue in once its PR is reviewed."""
+    async with await Ledger.open(ledger_path) as ledger:
+        for number, pr in prs.items():
+            only = ClaimFilters(repos=(FOLLOW_REPO,), numbers=(number,))
+            got = await ledger.claim("plan", ["synced"], only, started=ev.PlanStarted())
+            assert got is not None, number
+            await ledger.append(
+                got[0].stream_id, None, [ev.PlanCompleted(text="plan")], fence=got[0]
+            )
+            branch = f"ghw/issue-{number}"
+            got = await ledger.claim(
+                "implement", ["planned"], only, started=ev.ImplementStarted(branch=branch)
+            )
+            assert got is not None, number
+            await ledger.append(
+                got[0].stream_id,
+                None,
+                [
+                    ev.PullRequestOpened(number=pr, branch=branch, key=f"bench{number}"),
+                    ev.ImplementCompleted(pr_number=pr, branch=branch),
+                ],
+                fence=got[0],
+            )
+            got = await ledger.claim("review", ["implemented"], only, started=ev.ReviewStarted())
+            assert got is not None, number
+            await ledger.append(
+                got[0].stream_id,
+                None,
+                [ev.ReviewCompleted(verdict="approve", text="ok", pr_number=pr)],
+                fence=got[0],
+            )
+
+
+async def _follow_sync(config: Any) -> dict[str, Any]:
+    from ghw.phases.context import Filters
+    from ghw.phases.sync import run_sync
+    from ghw.runtime import open_runtime
+
+    environ = {"GITHUB_TOKEN": FOLLOW_TOKEN}
+    async with open_runtime(config, environ, _Quiet()) as ctx:
+        result = await run_sync(ctx, Filters(repos=(FOLLOW_REPO,)))
+    assert result.ok, result
+    return result.counts()
+
+
+def bench_followup(quick: bool) -> dict[str, Any]:
+    """N open ghw PRs (CI passed on every head) watched by the sync: requests per cycle, counted
+    from fakehub's request log, when nothing is new and when one PR got one review."""
+    import httpx
+
+    from ghw.config import load_config
+    from ghw.fakehub import FakeHub
+    from ghw.logs import configure_logging
+
+    configure_logging(level="warning")  # as `ghw -q`: stdout carries the JSON, stderr stays quiet
+    count = 10 if quick else 50
+    with tempfile.TemporaryDirectory() as tmp, FakeHub.start(data_dir=Path(tmp) / "hub") as hub:
+        control = hub.control
+        control.create_repo(FOLLOW_REPO, files={"README.md": "# follow\n"})
+        numbers = control.bulk_create_issues(
+            FOLLOW_REPO,
+            [
+                {
+                    "title": f"Task {i}",
+                    "body": "Do it.",
+                    "author": "owner",
+                    "author_association": "OWNER",
+                }
+                for i in range(count)
+            ],
+        )
+        prs: dict[int, int] = {}
+        with httpx.Client(
+            base_url=hub.base_url, headers={"Authorization": f"Bearer {FOLLOW_TOKEN}"}, timeout=30
+        ) as api:
+            for number in numbers:
+                branch = f"ghw/issue-{number}"
+                sha = control.push_files(FOLLOW_REPO, branch, {f"task-{number}.txt": "done\n"})
+                answer = api.post(
+                    f"/repos/{FOLLOW_REPO}/pulls",
+                    json={
+                        "title": f"Task (#{number})",
+                        "head": branch,
+                        "base": "main",
+                        "body": f"Fixes #{number}\n\n<!-- ghw:issue={number} key=bench{number} -->",
+                    },
+                )
+                answer.raise_for_status()
+                prs[number] = int(answer.json()["number"])
+                control.report_status(FOLLOW_REPO, sha, "success", context="ci")
+        root = Path(tmp) / "ghw"
+        config = load_config(
+            None,
+            {"GITHUB_TOKEN": FOLLOW_TOKEN},
+            {"issues_path": str(root), "github.api_url": hub.base_url},
+        )
+
+        def cycle() -> tuple[list[dict[str, Any]], float, dict[str, Any]]:
+            mark = max([r["seq"] for r in control.requests()], default=0)
+            started = time.perf_counter()
+            counts = asyncio.run(_follow_sync(config))
+            seconds = time.perf_counter() - started
+            return [r for r in control.requests(mark) if not r.get("git")], seconds, counts
+
+        cycle()  # the issues into the ledger
+        asyncio.run(_follow_ledger(root / "ghw.db", prs))
+        first, first_seconds, _ = cycle()  # the first look at every PR
+        idle, idle_seconds, _ = cycle()
+        control.set_clock(offset=2)  # (updated_at has one-second resolution)
+        control.add_review(
+            FOLLOW_REPO,
+            prs[numbers[0]],
+            "CHANGES_REQUESTED",
+            "Please rename it.",
+            author="maintainer",
+            author_association="MEMBER",
+        )
+        one, one_seconds, counts = cycle()
+        after, _, _ = cycle()
+    assert counts.get("feedback") == 1, counts
+    return {
+        "open_prs": count,
+        "first_look_requests": len(first),
+        "first_look_seconds": round(first_seconds, 3),
+        "idle_requests_per_cycle": len(idle),
+        "idle_statuses": [r["status"] for r in idle],
+        "idle_seconds": round(idle_seconds, 3),
+        "idle_target": "1 request (the listing's 304)",
+        "one_review_requests_per_cycle": len(one),
+        "one_review_paths": sorted(r["path"] for r in one),
+        "one_review_seconds": round(one_seconds, 3),
+        "one_review_target": "<= 6",
+        "after_review_requests": len(after),
+    }
+
+
 SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "ledger": bench_ledger,
     "sync": bench_sync,
     "phases": bench_phases,
     "load": bench_load,
+    "followup": bench_followup,
 }
 
 

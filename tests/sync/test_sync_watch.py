@@ -384,3 +384,23 @@ async def test_followup_disabled_reads_no_pr(prig: Rig) -> None:
     await sync(prig)
     assert [r["path"] for r in api_log(prig, before)] == [f"/repos/{REPO}/issues"]
     assert await feedback(prig) == []
+
+
+def test_bench_followup_quick_counts_requests_per_cycle() -> None:
+    import json
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, str(root / "scripts" / "bench.py"), "followup", "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figures = json.loads(proc.stdout)["followup"]
+    assert figures["open_prs"] == 10
+    assert figures["idle_requests_per_cycle"] == 1 and figures["idle_statuses"] == [304]
+    assert figures["one_review_requests_per_cycle"] <= 6
+    assert figures["after_review_requests"] == 1
