@@ -161,7 +161,10 @@ def run_demo(
             return await orch.run_once()
 
         result = asyncio.run(go())
-        asyncio.run(_summary(app_ctx, config, result.pr_urls))
+        new_urls = list(result.pr_urls)
+        if not result.interrupted and config["followup.enabled"]:
+            result = _follow_up_round(app_ctx, hub, orch, config, result)
+        asyncio.run(_summary(app_ctx, config, new_urls))
     app_ctx.echo("")
     _show_history(app_ctx, config_path, config.ledger_path)
     app_ctx.echo("")
@@ -170,6 +173,58 @@ def run_demo(
     if result.interrupted:
         return 130
     return 0 if result.ok else 1
+
+
+# The demo's follow-up round (§12): a trusted reviewer asks for one more change on one PR.
+DEMO_REVIEWER = "alice"  # a MEMBER of demo/calc in the demo seed
+DEMO_REVIEW = "Please also add a test that adds negative numbers."
+
+
+async def _issue_view(config: Any, issue: str) -> Any:
+    ledger = await Ledger.open(config.ledger_path, readonly=True)
+    try:
+        return await ledger.issue(issue)
+    finally:
+        await ledger.close()
+
+
+def _follow_up_round(app_ctx: AppContext, hub: Any, orch: Any, config: Any, first: Any) -> Any:
+    """Once per demo directory: the reviewer requests a change on demo/calc#1's PR; the next
+    cycle records it, revises that same PR and replies; a review of the new head follows."""
+    issue = f"{DEMO_REPO}#1"
+    view = asyncio.run(_issue_view(config, issue))
+    if view is None or view.pr_number is None or view.state != "reviewed" or view.rounds:
+        return first  # no PR to follow up, or the round already happened in this directory
+    app_ctx.echo("")
+    app_ctx.echo(
+        f"Follow-up: {DEMO_REVIEWER} (MEMBER) requests a change on PR #{view.pr_number}: "
+        f"{DEMO_REVIEW!r}"
+    )
+    hub.control.add_review(
+        DEMO_REPO,
+        view.pr_number,
+        "CHANGES_REQUESTED",
+        DEMO_REVIEW,
+        author=DEMO_REVIEWER,
+        author_association="MEMBER",
+        author_type="User",
+    )
+    app_ctx.echo("")
+    second = asyncio.run(orch.run_once())  # sync records the review; revise runs the round
+    if second.interrupted:
+        return second
+    again = asyncio.run(orch.run_once())  # the review of the revised head
+    after = asyncio.run(_issue_view(config, issue))
+    if after is not None and after.rounds:
+        app_ctx.echo(
+            f"Follow-up: PR #{after.pr_number} revised in round {after.rounds} on the same "
+            f"branch and replied to; {after.feedback_handled} feedback item(s) handled, now "
+            f"{after.state}."
+        )
+    for result in (second, again):
+        if result.interrupted or not result.ok:
+            return result
+    return first
 
 
 async def _summary(app_ctx: AppContext, config: Any, new_urls: list[str]) -> None:

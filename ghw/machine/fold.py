@@ -310,6 +310,9 @@ def _revision_completed(new: IssueView, event: EventRecord, before: str) -> None
     new.pr_head_sha = p.get("head_sha") or new.pr_head_sha
     new.ci = ""  # a new head: its CI is read afresh
     new.verdict = None  # the review of the new head decides again
+    # ghw just pushed and replied: the next sync looks at the PR whole, even if GitHub's
+    # updated_at (whole seconds) did not move past the last look's
+    new.pr_seen_updated_at = ""
 
 
 @_applies(ev.PullRequestMerged)

@@ -26,7 +26,9 @@ TURNS = [
     {
         "text": "I'll record the fix.",
         "tool": "Write",
-        "input": {"file_path": "{cwd}/GHW_CLAUDE.md", "content": "fixed by the fake model\n"},
+        # {n}: each run writes a new file (Claude Code overwrites a file only after reading it),
+        # so the demo's revision round changes something
+        "input": {"file_path": "{cwd}/GHW_CLAUDE_{n}.md", "content": "fixed by the fake model\n"},
     },
     {"text": "Done.\n\nVERDICT: approve"},
 ]
@@ -84,5 +86,8 @@ def test_demo_with_real_claude_code(
         "${ANTHROPIC_API_KEY}"
     )
     transcripts = list((directory / "issues").rglob("transcripts/*.jsonl"))
-    assert len(transcripts) == 9, transcripts  # 3 issues x plan, implement, review
+    # 3 issues x plan, implement, review; then the follow-up round on #1: revise, review again
+    assert len(transcripts) == 11, transcripts
+    assert len(list((directory / "issues").rglob("transcripts/revise-*.jsonl"))) == 1
+    assert "revised in round 1 on the same branch" in text, text
     assert not any("sk-ant-fake-key" in p.read_text() for p in transcripts)

@@ -5,7 +5,8 @@ Turns (one per model reply, chosen by how many assistant messages the request al
 * ``{"text": "..."}`` — a final answer (``end_turn``);
 * ``{"tool": "Write", "input": {...}, "text": "optional preamble"}`` — a tool call; every
   ``{cwd}`` in the input's strings becomes the CLI's working directory (Write needs absolute
-  paths), read from the system prompt;
+  paths), read from the system prompt, and ``{n}`` the number of the tool call (so each run
+  writes something new);
 * ``{"error": 500}`` — answer with that HTTP status (the CLI retries, then gives up);
 * ``{"hang": true}`` — accept the request and never answer.
 
@@ -47,13 +48,13 @@ def find_cwd(body: dict[str, Any]) -> str | None:
     return None
 
 
-def _fill(obj: Any, cwd: str) -> Any:
+def _fill(obj: Any, cwd: str, n: int) -> Any:
     if isinstance(obj, str):
-        return obj.replace("{cwd}", cwd)
+        return obj.replace("{cwd}", cwd).replace("{n}", str(n))
     if isinstance(obj, dict):
-        return {k: _fill(v, cwd) for k, v in obj.items()}
+        return {k: _fill(v, cwd, n) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_fill(v, cwd) for v in obj]
+        return [_fill(v, cwd, n) for v in obj]
     return obj
 
 
@@ -112,8 +113,9 @@ class _Handler(BaseHandler):
         stop = "end_turn"
         if turn.get("tool"):
             cwd = find_cwd(body) or "."
-            tool_id = f"toolu_fake{next(self.fake.ids):06d}"
-            tool_input = _fill(turn.get("input") or {}, cwd)
+            n = next(self.fake.ids)
+            tool_id = f"toolu_fake{n:06d}"
+            tool_input = _fill(turn.get("input") or {}, cwd, n)
             blocks.append(
                 {"type": "tool_use", "id": tool_id, "name": turn["tool"], "input": tool_input}
             )
