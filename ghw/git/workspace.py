@@ -211,7 +211,10 @@ class Workspace:
         staged = await self._git("diff", "--cached", "--quiet", check=False)
         if staged.returncode not in (0, 1):
             raise GitError(f"{self.path}: git diff --cached failed (exit {staged.returncode})")
-        if staged.returncode == 1:
+        # a merge of the base in progress (merge_base) is concluded even when the resolution
+        # kept this side's files exactly: the merge commit is what makes the PR mergeable
+        merging = await self._ref_sha("MERGE_HEAD") is not None
+        if staged.returncode == 1 or merging:
             await self._git(
                 "-c",
                 f"user.name={name}",
@@ -225,7 +228,7 @@ class Workspace:
             )
         head = await self.head_sha()
         start = await self.start_sha()
-        if staged.returncode == 0 and (start is None or start == head):
+        if staged.returncode == 0 and not merging and (start is None or start == head):
             return None
         return head
 

@@ -83,6 +83,7 @@ class WatchReport:
     # A look that could not be recorded as done (mergeable still being computed, a failed read):
     # the next listing must not be a 304, so that it lists the PR again.
     relist: bool = False
+    merged: int = 0  # PRs found merged by this watch (their base moved)
 
 
 def _parse_ts(text: str) -> datetime | None:
@@ -145,12 +146,16 @@ class _Watcher:
             self.report.requests += 1
         return Trust(self.trust_associations, caches.own_login or None)
 
-    async def look(self, view: IssueView, item: Issue | None) -> None:
-        full = not view.pr_seen_updated_at or (
-            item is not None and item.updated_at != view.pr_seen_updated_at
+    async def look(self, view: IssueView, item: Issue | None, *, force: bool = False) -> bool:
+        """Look at the PR if it is due; True when it was read whole. ``force``: read it whole
+        even though it did not move (the base branch moved under it)."""
+        full = (
+            force
+            or not view.pr_seen_updated_at
+            or (item is not None and item.updated_at != view.pr_seen_updated_at)
         )
         if not full and view.ci != "pending":
-            return
+            return False
         history = await self.ctx.ledger.history(view.stream_id)
         last = _last_watched(history)
         self.report.looked += 1
@@ -162,6 +167,7 @@ class _Watcher:
             await self._read_ci(look, view.pr_head_sha, last)
         trust = await self.trust() if full else Trust(self.trust_associations)
         await self._record(view, history, look, trust, item)
+        return full
 
     async def _read_pull(self, view: IssueView, last: Mapping[str, Any]) -> _Look:
         owner, name = self.owner_name
@@ -250,6 +256,8 @@ class _Watcher:
                 view, history = fresh, await self.ctx.ledger.history(view.stream_id)
                 continue
             self.report.relist = self.report.relist or unsettled
+            if any(isinstance(e, ev.PullRequestMerged) for e in events):
+                self.report.merged += 1
             line = _line(view, events)
             if line:
                 self.report.lines.append(line)
@@ -415,6 +423,7 @@ async def watch_repo(
     by number; empty after a ``304``)."""
     report = WatchReport()
     now = ctx.clock()
+    read: set[int] = set()  # issues whose PR was read whole in this pass
     watcher = _Watcher(ctx, repo, sink, Policy.from_config(ctx.config).trusted_associations, report)
     log = get_logger(phase="sync", cycle_id=ctx.cycle_id, repo=repo)
     for view in sorted(views.values(), key=lambda v: v.number):
@@ -426,13 +435,31 @@ async def watch_repo(
             continue
         assert view.pr_number is not None
         try:
-            await watcher.look(view, pulls.get(view.pr_number))
+            if await watcher.look(view, pulls.get(view.pr_number)):
+                read.add(view.number)
         except GhwError as exc:
             # one PR that cannot be read fails alone; nothing was recorded, so the next sync
             # (listing again, not a 304) reads it again
             log.warning("watching the PR failed", issue=view.number, error=str(exc))
             report.lines.append(f"  {view.stream_id}: PR #{view.pr_number}: FAILED: {exc}")
             report.relist = True
+    if report.merged:
+        # A merge moved the base branch, and GitHub does not move the other PRs' updated_at for
+        # that: read them whole once, so a conflict it caused is seen now (ADR 0070).
+        for view in sorted(views.values(), key=lambda v: v.number):
+            if view.number in read or view.pr_number is None:
+                continue
+            fresh = await ctx.ledger.issue(view.stream_id)
+            if fresh is None or not is_watched(fresh, ctx.config, now):
+                continue
+            if not (filters.matches_number(view.number) and filters.matches_labels(view.labels)):
+                continue
+            try:
+                await watcher.look(fresh, pulls.get(view.pr_number), force=True)
+            except GhwError as exc:
+                log.warning("watching the PR failed", issue=view.number, error=str(exc))
+                report.lines.append(f"  {view.stream_id}: PR #{view.pr_number}: FAILED: {exc}")
+                report.relist = True
     if report.looked:
         log.info("pull requests watched", looked=report.looked, requests=report.requests)
     return report

@@ -188,3 +188,44 @@ async def test_a_round_that_changes_nothing_is_held_until_a_person_releases_it(r
     _result, out = await rig.cycle()
     assert (await rig.view(1)).state == "held", out  # only a person lifts it
     assert _replies(rig, number) == []
+
+
+async def test_a_merge_that_makes_another_pr_conflict_is_revised_by_merging_the_base(
+    rig: Rig,
+) -> None:
+    # #1's PR and a person's PR change the same line; the person's is merged first
+    await _all_reviewed(rig)
+    pr = _pr(rig)
+    ops = "calc/ops.py"
+    base = rig.hub.control.push_files(
+        rig.repo, "hotfix", {ops: _seed_ops().replace("return x - y", "return sum((x, y))")}
+    )
+    assert base
+    with rig.api() as api:
+        other = api.post(
+            f"/repos/{rig.repo}/pulls",
+            json={"title": "Hotfix add", "head": "hotfix", "base": "main", "body": "by hand"},
+        )
+        other.raise_for_status()
+    rig.hub.control.merge_pull(rig.repo, other.json()["number"])
+    # the scripted agent resolves the conflict: the file as both sides meant it
+    resolved = _seed_ops().replace("return x - y", "return x + y")
+    script = yaml.safe_load(DEMO_SCRIPT.read_text())
+    script["issues"][1]["revise"] = {
+        "text": "Resolved the conflict in calc/ops.py.",
+        "edits": [{"path": ops, "write": resolved}],
+    }
+    rig.script(script)
+    result, out = await rig.cycle()
+    assert result.ok, out
+    sources = [p["source"] for p in payloads(await rig.history(1), "FeedbackReceived")]
+    assert "conflict" in sources, out
+    assert await rig.state(1) == "implemented", out
+    with rig.api() as api:
+        after = api.get(f"/repos/{rig.repo}/pulls/{pr['number']}").json()
+    assert after["mergeable"] is True and after["mergeable_state"] != "dirty", after
+    assert len(_replies(rig, pr["number"])) == 1
+
+
+def _seed_ops() -> str:
+    return (DEMO_SCRIPT.parent / "repo" / "calc" / "ops.py").read_text()

@@ -148,6 +148,9 @@ async def test_conflict_markers_fail_the_round_and_nothing_is_pushed(rig: Rig) -
 
 
 async def test_max_rounds_holds_before_the_next_round_and_release_resumes(rig: Rig) -> None:
+    script = yaml.safe_load(DEMO_SCRIPT.read_text())
+    del script["issues"][1]["revise"]  # the default revision changes something every round
+    rig.script(script)
     rig.configure(**{"followup.max_rounds": 1})
     await _reviewed(rig)
     await _feedback(rig, "504")
