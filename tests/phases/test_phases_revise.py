@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from phases_kit import DEMO_SCRIPT, Rig, payloads
+from phases_kit import DEMO_SCRIPT, Rig, await_for, payloads
 
 from ghw.ledger.store import Ledger
 from ghw.machine import events as ev
@@ -203,3 +203,38 @@ async def test_a_round_killed_after_an_effect_makes_one_commit_and_one_reply(
     # a restart never re-triggers on feedback already handled
     result, out = await rig.run("revise", issue_numbers=[1])
     assert result.ok and len(_revision_replies(rig, number)) == 1, out
+
+
+async def test_a_round_killed_mid_agent_is_taken_over_and_done_once(rig: Rig) -> None:
+    await _reviewed(rig)
+    number, head = _pr_number(rig), _head(rig)
+    await _feedback(rig, "602")
+    rig.configure(**{"agents.scripted.delay": "30s", "lease.ttl": "5m"})
+    proc = rig.spawn("revise", "--issue", "1")
+    try:
+
+        async def agent_recorded() -> object:
+            rows = await rig.leases()
+            return rows[0] if rows and rows[0].pgid else None
+
+        await await_for(agent_recorded, timeout=30)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()  # type: ignore[union-attr]
+        proc.stderr.close()  # type: ignore[union-attr]
+    assert proc.returncode == -signal.SIGKILL
+    assert _head(rig) == head and _revision_replies(rig, number) == []  # nothing pushed yet
+
+    rig.configure(**{"agents.scripted.delay": "0s"})
+    result, out = await rig.run("revise", issue_numbers=[1])
+    assert result.ok, out
+    assert "took over a holder dead lease" in out
+    assert await rig.state(1) == "implemented"
+    assert _commits_between(rig, head, _head(rig)) == 1
+    assert len(_revision_replies(rig, number)) == 1
+    [expired] = payloads(await rig.history(1), "LeaseExpired")
+    assert expired["reason"] == "holder_dead"
