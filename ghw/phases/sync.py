@@ -417,7 +417,11 @@ async def _sync_repo(
         outcome.not_modified, outcome.requests, listing.etag, listing.newest, cursor, etag
     )
     if report.relist:
-        new_etag = None  # a PR must be listed again (its look is not done): no 304 next time
+        # a PR must be listed again (its look is not done): no 304 next time, and no cursor
+        # past its updated_at (``since`` is inclusive)
+        new_etag = None
+        if new_cursor and report.relist_since and report.relist_since < new_cursor:
+            new_cursor = report.relist_since
     await writer.finish(
         repo,
         ev.RepositorySynced(

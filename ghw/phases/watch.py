@@ -83,7 +83,15 @@ class WatchReport:
     # A look that could not be recorded as done (mergeable still being computed, a failed read):
     # the next listing must not be a 304, so that it lists the PR again.
     relist: bool = False
+    # the oldest updated_at of those PRs: a cursor past it would leave them out of the listing
+    relist_since: str | None = None
     merged: int = 0  # PRs found merged by this watch (their base moved)
+
+    def again(self, updated_at: str | None) -> None:
+        """A PR the next listing must return (its look is not done)."""
+        self.relist = True
+        if updated_at and (self.relist_since is None or updated_at < self.relist_since):
+            self.relist_since = updated_at
 
 
 def _parse_ts(text: str) -> datetime | None:
@@ -255,7 +263,12 @@ class _Watcher:
                     return
                 view, history = fresh, await self.ctx.ledger.history(view.stream_id)
                 continue
-            self.report.relist = self.report.relist or unsettled
+            if unsettled:
+                pull = look.pull
+                self.report.again(
+                    (item.updated_at if item is not None else None)
+                    or (pull.updated_at if pull is not None else None)
+                )
             if any(isinstance(e, ev.PullRequestMerged) for e in events):
                 self.report.merged += 1
             line = _line(view, events)
@@ -442,7 +455,8 @@ async def watch_repo(
             # (listing again, not a 304) reads it again
             log.warning("watching the PR failed", issue=view.number, error=str(exc))
             report.lines.append(f"  {view.stream_id}: PR #{view.pr_number}: FAILED: {exc}")
-            report.relist = True
+            item = pulls.get(view.pr_number)
+            report.again(item.updated_at if item is not None else None)
     if report.merged:
         # A merge moved the base branch, and GitHub does not move the other PRs' updated_at for
         # that: read them whole once, so a conflict it caused is seen now (ADR 0070).
@@ -459,7 +473,8 @@ async def watch_repo(
             except GhwError as exc:
                 log.warning("watching the PR failed", issue=view.number, error=str(exc))
                 report.lines.append(f"  {view.stream_id}: PR #{view.pr_number}: FAILED: {exc}")
-                report.relist = True
+                item = pulls.get(view.pr_number)
+                report.again(item.updated_at if item is not None else None)
     if report.looked:
         log.info("pull requests watched", looked=report.looked, requests=report.requests)
     return report

@@ -344,6 +344,33 @@ async def test_restart_and_an_overlapping_sync_never_record_feedback_twice(prig:
     assert len(set(ids)) == len(ids)
 
 
+async def test_a_look_that_failed_is_made_again_by_the_next_sync(prig: Rig) -> None:
+    pr = await open_pr(prig)
+    later(prig)
+    prig.hub.control.add_review(
+        REPO,
+        pr,
+        "CHANGES_REQUESTED",
+        "Add a test.",
+        author="maintainer",
+        author_association="OWNER",
+    )
+    prig.hub.control.fail(f"/repos/{REPO}/pulls/{pr}", status=404, count=1)
+    text = await sync(prig)
+    assert f"PR #{pr}: FAILED" in text
+    assert await feedback(prig) == []
+    # nothing was recorded of that look, and the listing is asked for without its ETag, so it
+    # returns the PR (not a 304) and the look is made again
+    before = last_seq(prig)
+    await sync(prig)
+    listing = [r for r in api_log(prig, before) if r["path"] == f"/repos/{REPO}/issues"]
+    assert [r["status"] for r in listing] == [200]
+    assert [f["actionable"] for f in await feedback(prig)] == [True]
+    before = last_seq(prig)
+    await sync(prig)
+    assert [r["status"] for r in api_log(prig, before)] == [304]
+
+
 def test_dry_run_reads_the_same_and_writes_nothing(prig: Rig) -> None:
     # (not async: the CLI runs its own event loop, and wants the main thread for its signals)
     pr = asyncio.run(open_pr(prig))
