@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
+import re
 import sqlite3
 import sys
 import tempfile
@@ -835,7 +837,13 @@ def bench_followup(quick: bool) -> dict[str, Any]:
         one, one_seconds, counts = cycle()
         after, _, _ = cycle()
     assert counts.get("feedback") == 1, counts
+    per_pr, per_pr_paths = _rest_requests_per_pr()
     return {
+        "rest_requests_per_pr": per_pr,
+        "rest_requests_per_pr_target": "<= 4 (REST requests from sync to a reviewed PR; git not counted)",
+        "rest_requests_per_pr_paths": per_pr_paths,
+        "ratio": round(1.0 / max(len(idle), 1), 3),
+        "ratio_note": "the listing's one 304 / the requests an idle cycle made (1.0 = nothing more)",
         "open_prs": count,
         "first_look_requests": len(first),
         "first_look_seconds": round(first_seconds, 3),
@@ -849,6 +857,48 @@ def bench_followup(quick: bool) -> dict[str, Any]:
         "one_review_target": "<= 6",
         "after_review_requests": len(after),
     }
+
+
+def _rest_requests_per_pr() -> tuple[float, dict[str, int]]:
+    """The demo's three trusted issues from sync to a reviewed PR in one `ghw cycle` (scripted
+    agent, fakehub): REST requests that reach fakehub per PR opened, git over HTTP not counted."""
+    import io
+
+    import yaml
+
+    from ghw.fakehub import FakeHub, demo_dir
+    from ghw.orchestrator import WorkOrchestrator
+
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        FakeHub.start(data_dir=Path(tmp) / "hub", seed="demo") as hub,
+    ):
+        config_path = Path(tmp) / "config.yaml"
+        config_path.write_text(
+            yaml.safe_dump(
+                {
+                    "issues_path": str(Path(tmp) / "issues"),
+                    "repos": ["demo/calc"],
+                    "github": {"api_url": hub.base_url},
+                    "agent": {"default": "scripted"},
+                    "agents": {"scripted": {"script": str(demo_dir() / "script.yaml")}},
+                }
+            )
+        )
+        mark = max([r["seq"] for r in hub.control.requests()], default=0)
+        orch = WorkOrchestrator(
+            config_path,
+            environ={"GITHUB_TOKEN": FOLLOW_TOKEN, "PATH": os.environ.get("PATH", "")},
+            stdout=io.StringIO(),
+        )
+        result = asyncio.run(orch.run_cycle())
+        assert result.ok and len(result.pr_urls) == 3, result
+        rest = [r for r in hub.control.requests(mark) if not r.get("git")]
+    paths: dict[str, int] = {}
+    for r in rest:
+        key = f"{r['method']} " + re.sub(r"/\d+", "/N", r["path"])
+        paths[key] = paths.get(key, 0) + 1
+    return round(len(rest) / 3, 2), dict(sorted(paths.items()))
 
 
 SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {

@@ -334,6 +334,19 @@ async def push_branch(
         return sha
 
 
+async def _branch_on_github(step: StepContext, info: RepoInfo, branch: str) -> bool:
+    history_says = any(
+        e.type in (ev.BranchPushed.TYPE, ev.PullRequestRequested.TYPE)
+        and e.payload.get("branch") == branch
+        for e in await step.ctx.ledger.history(step.claim.stream_id)
+    )
+    if history_says:
+        return True
+    workspace = _workspace(step.ctx, step.repo, step.number)
+    await _fetched(step.ctx, step.repo, workspace.mirror, info.clone_url)
+    return await workspace.mirror.branch_sha(branch) is not None
+
+
 async def _implement_step(step: StepContext) -> StepResult:
     # start-up time: ghw.github loads httpx (~65 ms), and every `ghw` command reads the phase
     # table (registry.py, so this module) at start-up; a step has the GitHub client already
@@ -343,8 +356,12 @@ async def _implement_step(step: StepContext) -> StepResult:
     owner, name = step.repo.split("/", 1)
     branch = step.view.branch()
     info = await repo_info(ctx, step.repo)
-    # 1. reconcile: a PR for this head may exist (ours from a crashed run, or opened by hand)
-    existing = await ctx.github.list_pulls_by_head(owner, name, owner, branch, state="all")
+    # 1. reconcile: a PR for this head may exist (ours from a crashed run, or opened by hand).
+    # Only a branch that is on GitHub can have one, and the mirror (fetched once per phase
+    # run, over git) knows: a first attempt on a new branch costs no REST request here.
+    existing = []
+    if await _branch_on_github(step, info, branch):
+        existing = await ctx.github.list_pulls_by_head(owner, name, owner, branch, state="all")
     if existing:
         pr = sorted(existing, key=lambda p: p.number)[-1]
         if pr.state == "open":
@@ -538,7 +555,10 @@ async def _review_step(step: StepContext) -> StepResult:
         )
         return await record_failure(step, event)
     pr = await ctx.github.get_pull(owner, name, pr_number)
-    diff = await ctx.github.get_pull_diff(owner, name, pr_number)
+    info = await repo_info(ctx, step.repo)
+    workspace = await prepared_workspace(step, pr.base_ref or info.default_branch, pr.head_ref)
+    # the diff as the PR shows it, from git (the workspace holds both sides): no second request
+    diff = await workspace.diff_against(pr.base_ref or info.default_branch)
     plan = await _plan_text(step)
     prompt = fill_prompt(
         prompt_template(ctx, "review"),
@@ -553,8 +573,6 @@ async def _review_step(step: StepContext) -> StepResult:
         diff=quote(diff[:200_000]),
         previous_error=await previous_error(step),
     )
-    info = await repo_info(ctx, step.repo)
-    workspace = await prepared_workspace(step, info.default_branch, pr.head_ref)
     head = await workspace.head_sha()
     if pr.head_sha and head != pr.head_sha:
         # never review other code than the PR's: the mirror may lag behind a fresh push
