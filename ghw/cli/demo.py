@@ -176,8 +176,8 @@ def run_demo(
 
 
 # The demo's follow-up round (§12): a trusted reviewer asks for one more change on one PR.
-DEMO_REVIEWER = "alice"  # a MEMBER of demo/calc in the demo seed
-DEMO_REVIEW = "Please also add a test that adds negative numbers."
+_DEMO_REVIEWER = "alice"  # a MEMBER of demo/calc in the demo seed
+_DEMO_REVIEW = "Please also add a test that adds negative numbers."
 
 
 async def _issue_view(config: Any, issue: str) -> Any:
@@ -197,15 +197,15 @@ def _follow_up_round(app_ctx: AppContext, hub: Any, orch: Any, config: Any, firs
         return first  # no PR to follow up, or the round already happened in this directory
     app_ctx.echo("")
     app_ctx.echo(
-        f"Follow-up: {DEMO_REVIEWER} (MEMBER) requests a change on PR #{view.pr_number}: "
-        f"{DEMO_REVIEW!r}"
+        f"Follow-up: {_DEMO_REVIEWER} (MEMBER) requests a change on PR #{view.pr_number}: "
+        f"{_DEMO_REVIEW!r}"
     )
     hub.control.add_review(
         DEMO_REPO,
         view.pr_number,
         "CHANGES_REQUESTED",
-        DEMO_REVIEW,
-        author=DEMO_REVIEWER,
+        _DEMO_REVIEW,
+        author=_DEMO_REVIEWER,
         author_association="MEMBER",
         author_type="User",
     )
