@@ -18,7 +18,9 @@ export PATH="$PWD/.tools/bin:$PATH"
 .venv/bin/ruff check ghw tests scripts
 .venv/bin/ruff format --check ghw tests scripts
 set +e
-.venv/bin/python -m pytest "$@"
+# two workers (the machine's two cores): the suite is mostly real processes and servers waiting
+# on each other; GHW_TEST_WORKERS=0 runs it in one process
+.venv/bin/python -m pytest -n "${GHW_TEST_WORKERS:-2}" "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then

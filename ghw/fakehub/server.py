@@ -210,21 +210,21 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind in DROPS:
             if fault.kind == "close":
                 self._read_body()  # unread bytes would turn the close into a reset
-            self._drop_connection(fault.kind)
             self._log(path, query, None, started, fault=fault.kind)
+            self._drop_connection(fault.kind)
             return
         if is_git:
             if fault is not None:
                 self.close_connection = True
-                self._send(self._fault_response(fault), {"Connection": "close"})
                 self._log(path, query, fault.status, started, fault=fault.kind)
+                self._send(self._fault_response(fault), {"Connection": "close"})
                 return
             self._git(path, query, started)
             return
         body = self._read_body()
         if fault is not None:
-            self._send(self._fault_response(fault), self._common_headers(count=True))
             self._log(path, query, fault.status, started, fault=fault.kind)
+            self._send(self._fault_response(fault), self._common_headers(count=True))
             return
         request = Request(self.command, path, query, self.headers, body)  # type: ignore[arg-type]
         response, counted = self._api(request)
@@ -236,8 +236,10 @@ class _Handler(BaseHTTPRequestHandler):
         if after is not None:
             self._after_fault(after, path, query, started, response.status)
             return
-        self._send(response, self._common_headers(count=counted))
+        # logged before the answer goes out: a client that counts requests from the log right
+        # after its answer must find this one there
         self._log(path, query, response.status, started)
+        self._send(response, self._common_headers(count=counted))
 
     def _git(self, path: str, query: str, started: float) -> None:
         """Git smart HTTP; with an ``after`` fault armed, the answer is held back until the CGI
@@ -294,14 +296,14 @@ class _Handler(BaseHTTPRequestHandler):
         if git:
             more["git"] = True
         if fault.kind in DROPS:
-            self._drop_connection(fault.kind)
             self._log(path, query, None, started, **more)
+            self._drop_connection(fault.kind)
             return
+        self._log(path, query, fault.status, started, **more)
         if git:
             self._send(self._fault_response(fault), {"Connection": "close"})
         else:
             self._send(self._fault_response(fault), self._common_headers(count=True))
-        self._log(path, query, fault.status, started, **more)
 
     def _start_git_response(self, status: int, headers: list[tuple[str, str]]) -> None:
         if self.command == "POST" and not any(n.lower() == "connection" for n, _ in headers):
