@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ghw.agents import AgentMode
+from ghw.durations import format_duration
 from ghw.machine import events as ev
 from ghw.machine import history
 from ghw.machine.view import IssueView
@@ -35,6 +35,7 @@ from ghw.phases.steps import (
     write_readable,
 )
 from ghw.phases.transitions import consumed_by
+from ghw.phases.watch import past_max_age
 from ghw.phases.worker import (
     StepContext,
     StepResult,
@@ -68,23 +69,15 @@ def revision_key(stream_id: str, pr_number: int, round_number: int) -> str:
     ]
 
 
-def _parse_ts(text: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def revise_guard(ctx: PhaseContext, view: IssueView) -> str | None:
     """Why a PR waiting for a revision is held before its round starts (only a person lifts
     it): its rounds are used up, or it is older than ``followup.max_age``."""
     max_rounds = int(ctx.config["followup.max_rounds"])
     if view.rounds - view.rounds_base >= max_rounds:
         return f"max_rounds: {view.rounds - view.rounds_base} rounds of {max_rounds} done"
-    opened = _parse_ts(view.pr_opened_ts) if view.pr_opened_ts else None
-    max_age = timedelta(seconds=ctx.config.seconds("followup.max_age"))
-    if opened is not None and ctx.clock() - opened.astimezone(UTC) > max_age:
-        return f"max_age: PR opened {view.pr_opened_ts}, more than {ctx.config['followup.max_age']} ago"
+    if past_max_age(view, ctx.config, ctx.clock()):
+        age = format_duration(ctx.config["followup.max_age"])
+        return f"max_age: PR opened {view.pr_opened_ts}, more than {age} ago"
     return None
 
 

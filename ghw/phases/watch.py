@@ -101,14 +101,19 @@ def _parse_ts(text: str) -> datetime | None:
         return None
 
 
+def past_max_age(view: IssueView, config: Any, now: datetime) -> bool:
+    """The PR is older than ``followup.max_age``, counted from when ghw opened or adopted it:
+    it is no longer watched, and a round waiting on it is held (``revise.revise_guard``)."""
+    opened = _parse_ts(view.pr_opened_ts) if view.pr_opened_ts else None
+    return opened is not None and now - opened >= config["followup.max_age"]
+
+
 def is_watched(view: IssueView, config: Any, now: datetime) -> bool:
     """Whether the issue's PR is watched: it has one, the issue is not done with it, follow-up
-    is on, and the PR is younger than ``followup.max_age`` (counted from when ghw opened or
-    adopted it)."""
+    is on, and the PR is younger than ``followup.max_age``."""
     if view.pr_number is None or view.state in _DONE or not config["followup.enabled"]:
         return False
-    opened = _parse_ts(view.pr_opened_ts) if view.pr_opened_ts else None
-    return opened is None or now - opened < config["followup.max_age"]
+    return not past_max_age(view, config, now)
 
 
 @dataclass
