@@ -9,6 +9,7 @@ the agent, and the reply carries a hidden marker the retry looks for first.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from pathlib import Path
@@ -187,7 +188,9 @@ async def _revise_step(step: StepContext) -> StepResult:
                     step, agent_failed(step, ev.RevisionFailed, result), result
                 )
             # 2. never push a conflict marker: the round fails, the branch is untouched
-            markers = await _files_with_markers(workspace.path, await workspace.changed_files())
+            changed = await workspace.changed_files()
+            # files read on a thread: the event loop keeps renewing the lease meanwhile
+            markers = await asyncio.to_thread(_files_with_markers, workspace.path, changed)
             if markers:
                 event = failure_event(
                     step,
@@ -246,7 +249,7 @@ async def _revise_step(step: StepContext) -> StepResult:
     return StepResult("completed", cost_usd=cost, detail=f"round {step.view.rounds + 1}")
 
 
-async def _files_with_markers(root: Path, paths: list[str]) -> list[str]:
+def _files_with_markers(root: Path, paths: list[str]) -> list[str]:
     out: list[str] = []
     for rel in paths:
         path = root / rel
