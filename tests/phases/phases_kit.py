@@ -263,6 +263,28 @@ class Rig:
             r.raise_for_status()
             return list(r.json())
 
+    def later(self, seconds: float = 2.0) -> None:
+        """Move fakehub's clock on: GitHub's ``updated_at`` has whole seconds, so a change made
+        in the same second as ghw's last look at a PR would not move it (ADR 0070)."""
+        offset = float(self.hub.control.clock()["offset"])
+        self.hub.control.set_clock(offset=offset + seconds)
+
+    def revision_replies(self, pr_number: int, repo: str | None = None) -> list[dict[str, Any]]:
+        """The PR's comments that are ghw's revision replies (by their hidden marker)."""
+        return [c for c in self.comments(pr_number, repo) if "<!-- ghw:revision=" in c["body"]]
+
+    def commits_between(self, old: str, new: str) -> int:
+        """``git rev-list --count old..new`` in fakehub's own bare repository of ``self.repo``."""
+        name = self.repo.split("/", 1)[1]
+        bare = next(Path(self.hub.data_dir).rglob(f"{name}.git"))
+        out = subprocess.run(
+            ["git", "--git-dir", str(bare), "rev-list", "--count", f"{old}..{new}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return int(out.stdout.strip())
+
     def transcripts(self, number: int, phase: str, repo: str | None = None) -> list[Path]:
         folder = self.issue_dir(number, repo) / "transcripts"
         return sorted(folder.glob(f"{phase}-*.jsonl"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))

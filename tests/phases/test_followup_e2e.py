@@ -4,8 +4,6 @@ and every effect is counted from fakehub's own state and request log, never from
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -15,28 +13,6 @@ from phases_kit import DEMO_SCRIPT, Rig, payloads
 def _pr(rig: Rig, number: int = 1) -> dict[str, Any]:
     [pr] = [p for p in rig.pulls() if p["head"]["ref"] == f"ghw/issue-{number}"]
     return pr
-
-
-def _replies(rig: Rig, pr_number: int) -> list[dict[str, Any]]:
-    return [c for c in rig.comments(pr_number) if "<!-- ghw:revision=" in c["body"]]
-
-
-def _commits(rig: Rig, old: str, new: str) -> int:
-    bare = next(Path(rig.hub.data_dir).rglob("calc.git"))
-    out = subprocess.run(
-        ["git", "--git-dir", str(bare), "rev-list", "--count", f"{old}..{new}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(out.stdout.strip())
-
-
-def _later(rig: Rig, seconds: float = 2.0) -> None:
-    """Move fakehub's clock on: GitHub's ``updated_at`` has whole seconds, so a review made in
-    the same second as ghw's last look at the PR would not move it (ADR 0070)."""
-    offset = float(rig.hub.control.clock()["offset"])
-    rig.hub.control.set_clock(offset=offset + seconds)
 
 
 def _transcripts(rig: Rig) -> int:
@@ -69,10 +45,10 @@ async def test_a_trusted_change_request_makes_one_round_then_nothing_more(rig: R
     assert result.ok, out
     assert await rig.state(1) == "implemented", out  # revised; review runs again next
     after = _pr(rig)
-    assert after["number"] == pr["number"] and len(rig.pulls()) == len([p for p in rig.pulls()])
+    assert after["number"] == pr["number"] and len(rig.pulls()) == 3  # no new PR
     assert len([p for p in rig.pulls() if p["head"]["ref"].startswith("ghw/issue-1")]) == 1
-    assert _commits(rig, pr["head"]["sha"], after["head"]["sha"]) == 1
-    assert len(_replies(rig, pr["number"])) == 1
+    assert rig.commits_between(pr["head"]["sha"], after["head"]["sha"]) == 1
+    assert len(rig.revision_replies(pr["number"])) == 1
     result, out = await rig.cycle()
     assert result.ok and await rig.state(1) == "reviewed", out
 
@@ -109,7 +85,7 @@ async def test_bots_untrusted_authors_and_ghw_itself_never_start_a_round(rig: Ri
     assert _transcripts(rig) == before  # no agent ran
     reasons = [p["reason"] for p in payloads(await rig.history(1), "FeedbackReceived")]
     assert any("untrusted" in r for r in reasons) and any("bot" in r for r in reasons), reasons
-    assert _replies(rig, number) == []
+    assert rig.revision_replies(number) == []
 
 
 async def test_failing_ci_is_revised_once_and_pending_or_green_ci_is_not(rig: Rig) -> None:
@@ -140,7 +116,7 @@ async def test_failing_ci_is_revised_once_and_pending_or_green_ci_is_not(rig: Ri
     result, out = await rig.cycle()
     assert result.ok and await rig.state(1) == "reviewed", out
     assert len(rig.transcripts(1, "revise")) == 1  # one round in all
-    assert len(_replies(rig, pr["number"])) == 1
+    assert len(rig.revision_replies(pr["number"])) == 1
 
 
 async def test_max_rounds_two_with_a_reviewer_who_always_asks_for_more(rig: Rig) -> None:
@@ -151,7 +127,7 @@ async def test_max_rounds_two_with_a_reviewer_who_always_asks_for_more(rig: Rig)
     await _all_reviewed(rig)
     number = _pr(rig)["number"]
     for round_number in range(1, 4):
-        _later(rig)
+        rig.later()
         rig.hub.control.add_review(
             rig.repo,
             number,
@@ -164,12 +140,12 @@ async def test_max_rounds_two_with_a_reviewer_who_always_asks_for_more(rig: Rig)
         result, out = await rig.cycle()  # reviews the new head
     view = await rig.view(1)
     assert view.state == "held" and view.held_reason.startswith("max_rounds"), view.held_reason
-    assert len(_replies(rig, number)) == 2 and view.rounds == 2
+    assert len(rig.revision_replies(number)) == 2 and view.rounds == 2
     code, out, err = await rig.cli("release", rig.stream(1))
     assert code == 0, out + err
     result, out = await rig.cycle()
     assert result.ok, out
-    assert len(_replies(rig, number)) == 3  # a person lifted the cap: one more round
+    assert len(rig.revision_replies(number)) == 3  # a person lifted the cap: one more round
 
 
 async def test_a_round_that_changes_nothing_is_held_until_a_person_releases_it(rig: Rig) -> None:
@@ -187,7 +163,7 @@ async def test_a_round_that_changes_nothing_is_held_until_a_person_releases_it(r
     assert view.state == "held" and view.held_reason.startswith("no_progress"), out
     _result, out = await rig.cycle()
     assert (await rig.view(1)).state == "held", out  # only a person lifts it
-    assert _replies(rig, number) == []
+    assert rig.revision_replies(number) == []
 
 
 async def test_a_merge_that_makes_another_pr_conflict_is_revised_by_merging_the_base(
@@ -224,7 +200,7 @@ async def test_a_merge_that_makes_another_pr_conflict_is_revised_by_merging_the_
     with rig.api() as api:
         after = api.get(f"/repos/{rig.repo}/pulls/{pr['number']}").json()
     assert after["mergeable"] is True and after["mergeable_state"] != "dirty", after
-    assert len(_replies(rig, pr["number"])) == 1
+    assert len(rig.revision_replies(pr["number"])) == 1
 
 
 def _seed_ops() -> str:

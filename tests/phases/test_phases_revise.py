@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -53,10 +50,6 @@ async def _feedback(rig: Rig, gid: str, *, source: str = "review", body: str = "
         )
 
 
-def _revision_replies(rig: Rig, number: int) -> list[dict[str, Any]]:
-    return [c for c in rig.comments(number) if "<!-- ghw:revision=" in c["body"]]
-
-
 async def test_one_round_one_commit_one_reply_no_new_pr(rig: Rig) -> None:
     await _reviewed(rig)
     number, head = _pr_number(rig), _head(rig)
@@ -69,7 +62,7 @@ async def test_one_round_one_commit_one_reply_no_new_pr(rig: Rig) -> None:
     new_head = _head(rig)
     assert new_head != head
     assert len([p for p in rig.pulls() if p["head"]["ref"].startswith("ghw/issue-1")]) == 1
-    replies = _revision_replies(rig, number)
+    replies = rig.revision_replies(number)
     assert len(replies) == 1 and "revision 1" in replies[0]["body"]
     [done] = payloads(await rig.history(1), "RevisionCompleted")
     assert done["addressed"] == ["review:501"] and done["round"] == 1
@@ -80,7 +73,7 @@ async def test_one_round_one_commit_one_reply_no_new_pr(rig: Rig) -> None:
 
     # nothing waits: another revise run does nothing; review runs again on the new head
     result, out = await rig.run("revise", issue_numbers=[1])
-    assert result.ok and len(_revision_replies(rig, number)) == 1 and _head(rig) == new_head
+    assert result.ok and len(rig.revision_replies(number)) == 1 and _head(rig) == new_head
     result, out = await rig.run("review", issue_numbers=[1])
     assert result.ok, out
     assert await rig.state(1) == "reviewed"
@@ -125,7 +118,7 @@ async def test_a_round_that_changes_nothing_is_held_no_progress(rig: Rig) -> Non
     assert result.ok, out  # held is an outcome, not a failure
     view = await rig.view(1)
     assert view.state == "held" and view.held_reason.startswith("no_progress"), out
-    assert _head(rig) == head and _revision_replies(rig, _pr_number(rig)) == []
+    assert _head(rig) == head and rig.revision_replies(_pr_number(rig)) == []
 
 
 async def test_conflict_markers_fail_the_round_and_nothing_is_pushed(rig: Rig) -> None:
@@ -144,7 +137,7 @@ async def test_conflict_markers_fail_the_round_and_nothing_is_pushed(rig: Rig) -
     assert not result.ok, out
     view = await rig.view(1)
     assert view.state == "revise_failed" and "conflict markers" in (view.last_error or "")
-    assert _head(rig) == head and _revision_replies(rig, _pr_number(rig)) == []
+    assert _head(rig) == head and rig.revision_replies(_pr_number(rig)) == []
 
 
 async def test_max_rounds_holds_before_the_next_round_and_release_resumes(rig: Rig) -> None:
@@ -160,24 +153,13 @@ async def test_max_rounds_holds_before_the_next_round_and_release_resumes(rig: R
     result, out = await rig.run("revise", issue_numbers=[1])
     view = await rig.view(1)
     assert view.state == "held" and view.held_reason.startswith("max_rounds"), out
-    assert len(_revision_replies(rig, _pr_number(rig))) == 1
+    assert len(rig.revision_replies(_pr_number(rig))) == 1
     code, out, err = await rig.cli("release", rig.stream(1))
     assert code == 0, out + err
     result, out = await rig.run("revise", issue_numbers=[1])
     assert result.ok, out
     assert await rig.state(1) == "implemented"
-    assert len(_revision_replies(rig, _pr_number(rig))) == 2
-
-
-def _commits_between(rig: Rig, old: str, new: str) -> int:
-    bare = next(Path(rig.hub.data_dir).rglob("calc.git"))
-    out = subprocess.run(
-        ["git", "--git-dir", str(bare), "rev-list", "--count", f"{old}..{new}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(out.stdout.strip())
+    assert len(rig.revision_replies(_pr_number(rig))) == 2
 
 
 @pytest.mark.parametrize("point", ["after_revision_push", "after_reply_call"])
@@ -190,19 +172,19 @@ async def test_a_round_killed_after_an_effect_makes_one_commit_and_one_reply(
     crashed = rig.ghw("revise", "--issue", "1", GHW_CRASH_AT=point)
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr
     assert await rig.state(1) == "revising"
-    assert len(_revision_replies(rig, number)) == (1 if point == "after_reply_call" else 0)
+    assert len(rig.revision_replies(number)) == (1 if point == "after_reply_call" else 0)
 
     result, out = await rig.run("revise", issue_numbers=[1])
     assert result.ok, out
     assert await rig.state(1) == "implemented"
     new_head = _head(rig)
-    assert _commits_between(rig, head, new_head) == 1  # one revision commit, from fakehub's git
-    assert len(_revision_replies(rig, number)) == 1
+    assert rig.commits_between(head, new_head) == 1  # one revision commit, from fakehub's git
+    assert len(rig.revision_replies(number)) == 1
     assert len(rig.transcripts(1, "revise")) == 1  # the agent ran once: the push was recorded
     assert len([p for p in rig.pulls() if p["head"]["ref"].startswith("ghw/issue-1")]) == 1
     # a restart never re-triggers on feedback already handled
     result, out = await rig.run("revise", issue_numbers=[1])
-    assert result.ok and len(_revision_replies(rig, number)) == 1, out
+    assert result.ok and len(rig.revision_replies(number)) == 1, out
 
 
 async def test_a_round_killed_mid_agent_is_taken_over_and_done_once(rig: Rig) -> None:
@@ -227,14 +209,14 @@ async def test_a_round_killed_mid_agent_is_taken_over_and_done_once(rig: Rig) ->
         proc.stdout.close()  # type: ignore[union-attr]
         proc.stderr.close()  # type: ignore[union-attr]
     assert proc.returncode == -signal.SIGKILL
-    assert _head(rig) == head and _revision_replies(rig, number) == []  # nothing pushed yet
+    assert _head(rig) == head and rig.revision_replies(number) == []  # nothing pushed yet
 
     rig.configure(**{"agents.scripted.delay": "0s"})
     result, out = await rig.run("revise", issue_numbers=[1])
     assert result.ok, out
     assert "took over a holder dead lease" in out
     assert await rig.state(1) == "implemented"
-    assert _commits_between(rig, head, _head(rig)) == 1
-    assert len(_revision_replies(rig, number)) == 1
+    assert rig.commits_between(head, _head(rig)) == 1
+    assert len(rig.revision_replies(number)) == 1
     [expired] = payloads(await rig.history(1), "LeaseExpired")
     assert expired["reason"] == "holder_dead"

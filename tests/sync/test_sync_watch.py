@@ -54,13 +54,6 @@ async def sync(rig: Rig) -> str:
     return text
 
 
-def later(rig: Rig, seconds: float = 2.0) -> None:
-    """Move fakehub's clock on: ``updated_at`` has GitHub's one-second resolution, and a change
-    made within the second of the last one would not move it."""
-    offset = float(rig.hub.control.clock()["offset"])
-    rig.hub.control.set_clock(offset=offset + seconds)
-
-
 def api_log(rig: Rig, after: int) -> list[dict[str, Any]]:
     return [r for r in rig.hub.control.requests(after) if not r.get("git")]
 
@@ -81,11 +74,11 @@ async def feedback(rig: Rig) -> list[dict[str, Any]]:
 async def test_trusted_change_request_is_acted_on_once_and_idle_costs_one_304(prig: Rig) -> None:
     pr = await open_pr(prig)
     # CI passed on the head: settled, so the next look does not read it again
-    later(prig)
+    prig.later()
     prig.hub.control.report_status(REPO, (await prig.view(1)).pr_head_sha, "success", context="ci")
     await sync(prig)
     assert (await prig.view(1)).ci == "success"
-    later(prig)
+    prig.later()
     prig.hub.control.add_review(
         REPO,
         pr,
@@ -138,9 +131,9 @@ async def test_untrusted_bot_and_ghw_itself_are_recorded_as_ignored(prig: Rig) -
     ]
     text = "Please also handle negative numbers."
     control = prig.hub.control
-    later(prig)
+    prig.later()
     control.add_review(REPO, pr, "CHANGES_REQUESTED", text, author="eve")
-    later(prig)
+    prig.later()
     control.add_review(
         REPO,
         pr,
@@ -150,11 +143,11 @@ async def test_untrusted_bot_and_ghw_itself_are_recorded_as_ignored(prig: Rig) -
         author_association="MEMBER",
         author_type="Bot",
     )
-    later(prig)
+    prig.later()
     control.add_review(
         REPO, pr, "CHANGES_REQUESTED", text, author="lint[bot]", author_association="MEMBER"
     )
-    later(prig)
+    prig.later()
     control.add_comment(
         REPO,
         pr,
@@ -185,7 +178,7 @@ async def test_ci_failing_pending_and_action_required(prig: Rig) -> None:
     head = (await prig.view(1)).pr_head_sha
     control = prig.hub.control
 
-    later(prig)
+    prig.later()
     control.report_check_run(REPO, head, "lint", status="in_progress")
     await sync(prig)
     assert await feedback(prig) == []
@@ -204,7 +197,7 @@ async def test_ci_failing_pending_and_action_required(prig: Rig) -> None:
     )
     assert len(await prig.history(1)) == count  # a look that saw nothing new records nothing
 
-    later(prig)
+    prig.later()
     control.report_check_run(REPO, head, "lint", conclusion="action_required")
     await sync(prig)
     got = await feedback(prig)
@@ -214,7 +207,7 @@ async def test_ci_failing_pending_and_action_required(prig: Rig) -> None:
     assert await prig.state(1) == "reviewed"
     assert (await prig.view(1)).ci == "action_required"
 
-    later(prig)
+    prig.later()
     run = control.report_check_run(
         REPO,
         head,
@@ -248,11 +241,11 @@ async def test_conflict_with_the_base_is_feedback(prig: Rig) -> None:
         ).text
     names = [line.split(" b/", 1)[1] for line in diff.splitlines() if line.startswith("diff --git")]
     changed = {name: "conflicting line from main\n" * 3 for name in names}
-    later(prig)
+    prig.later()
     base = control.push_files(REPO, "main", changed, message="a change to the same lines")
     # GitHub does not move a PR when its base moves: the conflict is seen at the next look,
     # here the one a reviewer's approval calls for
-    later(prig)
+    prig.later()
     control.add_review(REPO, pr, "APPROVED", "", author="maintainer", author_association="OWNER")
     text = await sync(prig)
 
@@ -271,7 +264,7 @@ async def test_conflict_with_the_base_is_feedback(prig: Rig) -> None:
 
 async def test_merge_then_the_close_it_caused(prig: Rig) -> None:
     pr = await open_pr(prig)
-    later(prig)
+    prig.later()
     prig.hub.control.merge_pull(REPO, pr)
     text = await sync(prig)
 
@@ -288,11 +281,11 @@ async def test_merge_alone_leaves_the_issue_merged(prig: Rig) -> None:
     pr = await open_pr(prig)
     # the PR no longer says Fixes #1: merging it closes nothing
     prig.hub.control.edit_issue(REPO, pr, body="ghw's work")
-    later(prig)
+    prig.later()
     prig.hub.control.merge_pull(REPO, pr)
     await sync(prig)
     assert await prig.state(1) == "merged"
-    later(prig)
+    prig.later()
     prig.hub.control.close_issue(REPO, 1)
     await sync(prig)
     assert await prig.state(1) == "closed"
@@ -300,7 +293,7 @@ async def test_merge_alone_leaves_the_issue_merged(prig: Rig) -> None:
 
 async def test_closed_without_merge_is_held(prig: Rig) -> None:
     pr = await open_pr(prig)
-    later(prig)
+    prig.later()
     prig.hub.control.close_pull(REPO, pr)
     text = await sync(prig)
     view = await prig.view(1)
@@ -313,7 +306,7 @@ async def test_closed_without_merge_is_held(prig: Rig) -> None:
 async def test_restart_and_an_overlapping_sync_never_record_feedback_twice(prig: Rig) -> None:
     pr = await open_pr(prig)
     control = prig.hub.control
-    later(prig)
+    prig.later()
     control.add_review(
         REPO,
         pr,
@@ -326,13 +319,13 @@ async def test_restart_and_an_overlapping_sync_never_record_feedback_twice(prig:
     assert len(await feedback(prig)) == 1
     # every sync opens the ledger anew (a restart); the PR moves, its reviews are read again
     # (the earlier one among them) and only the new one is recorded
-    later(prig)
+    prig.later()
     control.add_review(REPO, pr, "COMMENTED", "Looks odd.", author="eve")
     await sync(prig)
     got = await feedback(prig)
     assert [(f["author"], f["actionable"]) for f in got] == [("maintainer", True), ("eve", False)]
     # two syncs at once read the same new comment: one of them records it
-    later(prig)
+    prig.later()
     control.add_comment(
         REPO, pr, "One more thing.", author="maintainer", author_association="OWNER"
     )
@@ -346,7 +339,7 @@ async def test_restart_and_an_overlapping_sync_never_record_feedback_twice(prig:
 
 async def test_a_look_that_failed_is_made_again_by_the_next_sync(prig: Rig) -> None:
     pr = await open_pr(prig)
-    later(prig)
+    prig.later()
     prig.hub.control.add_review(
         REPO,
         pr,
@@ -374,7 +367,7 @@ async def test_a_look_that_failed_is_made_again_by_the_next_sync(prig: Rig) -> N
 def test_dry_run_reads_the_same_and_writes_nothing(prig: Rig) -> None:
     # (not async: the CLI runs its own event loop, and wants the main thread for its signals)
     pr = asyncio.run(open_pr(prig))
-    later(prig)
+    prig.later()
     prig.hub.control.add_review(
         REPO,
         pr,
@@ -398,7 +391,7 @@ def test_dry_run_reads_the_same_and_writes_nothing(prig: Rig) -> None:
 async def test_followup_disabled_reads_no_pr(prig: Rig) -> None:
     pr = await open_pr(prig)
     prig.configure(**{"followup.enabled": False})
-    later(prig)
+    prig.later()
     prig.hub.control.add_review(
         REPO,
         pr,
