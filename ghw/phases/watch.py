@@ -54,7 +54,7 @@ if TYPE_CHECKING:  # start-up time: ghw.github loads httpx; the CLI reads the ph
     )
     from ghw.ledger.records import StoredEvent
 
-__all__ = ["WatchReport", "WatchSink", "is_watched", "plan_look", "watch_repo"]
+__all__ = ["WatchReport", "WatchSink", "is_watched", "past_max_age", "plan_look", "watch_repo"]
 
 # how often one look's append is planned again after another writer appended first
 _REPLANS = 5
