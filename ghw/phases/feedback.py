@@ -40,6 +40,7 @@ __all__ = [
     "decide_conflict",
     "decide_review",
     "decide_review_comment",
+    "decide_self_review",
     "describe",
     "ignore_reason",
     "is_bot",
@@ -159,6 +160,25 @@ def decide_review(review: Review, head_sha: str, trust: Trust) -> ev.FeedbackRec
         summary=f"{words} by {review.user_login or '?'}: {_first_line(body)}".rstrip(": "),
         trust=trust,
         reason=reason,
+    )
+
+
+def decide_self_review(
+    text: str, pr_number: int, head_sha: str, url: str, *, enabled: bool
+) -> ev.FeedbackReceived:
+    """ghw's own ``request_changes`` verdict (source ``self_review``): once per reviewed head,
+    acted on while the follow-up is on."""
+    return ev.FeedbackReceived(
+        source="self_review",
+        github_id=f"{pr_number}@{head_sha or 'head'}",
+        author="ghw",
+        head_sha=head_sha,
+        url=url,
+        summary=_first_line(text),
+        body=_cap(text) if enabled else "",
+        body_sha256=sha256(text),
+        actionable=enabled,
+        reason="" if enabled else "followup.enabled is false",
     )
 
 

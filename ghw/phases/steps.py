@@ -22,6 +22,7 @@ from ghw.machine import history
 from ghw.machine.states import State
 from ghw.phases.context import Filters, PhaseContext
 from ghw.phases.crashpoints import crashpoint
+from ghw.phases.feedback import decide_self_review
 from ghw.phases.files import issue_dir, visible_line, visible_text, write_text_atomic
 from ghw.phases.outcome import PhaseOutcome
 from ghw.phases.transitions import consumed_by
@@ -653,30 +654,13 @@ async def _review_step(step: StepContext) -> StepResult:
 def _self_review(
     ctx: PhaseContext, verdict: str, text: str, pr_number: int, pr: Any
 ) -> list[ev.Event]:
-    """ghw's own ``request_changes`` is feedback on its PR (§12, source ``self_review``): once
-    per reviewed head, acted on while the follow-up is on."""
+    """ghw's own ``request_changes`` is feedback on its PR (§12)."""
     if verdict != "request_changes":
         return []
     head = getattr(pr, "head_sha", None) or ""
+    url = getattr(pr, "html_url", None) or ""
     enabled = bool(ctx.config["followup.enabled"])
-    return [
-        ev.FeedbackReceived(
-            source="self_review",
-            github_id=f"{pr_number}@{head or 'head'}",
-            author="ghw",
-            head_sha=head,
-            url=getattr(pr, "html_url", None) or "",
-            summary=visible_line(_first_line(text))[:200],
-            body=text[:20000] if enabled else "",
-            body_sha256=hashlib.sha256(text.encode()).hexdigest(),
-            actionable=enabled,
-            reason="" if enabled else "followup.enabled is false",
-        )
-    ]
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return [decide_self_review(text, pr_number, head, url, enabled=enabled)]
 
 
 REVIEW = StepSpec(
